@@ -1,0 +1,1 @@
+//! Kafka implementation of the bus (being written).

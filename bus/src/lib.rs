@@ -1,0 +1,51 @@
+//! The record bus between stages: one contract, two implementations.
+//!
+//! # Layout
+//! - [`record`]: `Record` (key, payload, headers, position) and dead-letter records.
+//! - [`source`]: the `RecordSource` and `RecordSink` traits and their acknowledgement contract.
+//! - [`ack`]: `OrderedAcks`, which turns out-of-order acknowledgements into in-order offsets.
+//! - [`memory`]: `MemoryTopic` with `MemorySource` / `MemorySink` for the embedded mode.
+//! - [`kafka`]: `KafkaSource` / `KafkaSink` on rdkafka, plus topic administration.
+//! - [`metrics`]: the per-stage counters every stage shares (`shopwatch_records_*`).
+//!
+//! Stages take a `RecordSource` and a `RecordSink` and never know which bus they were given.
+//!
+//! **Invariant:** an offset (Kafka) or a slot (memory) is released only after the record and
+//! every record before it in its partition was acknowledged by the consumer, i.e. after
+//! everything downstream of it succeeded.
+
+pub mod ack;
+pub mod error;
+pub mod kafka;
+pub mod memory;
+pub mod metrics;
+pub mod file;
+pub mod record;
+pub mod source;
+pub mod stage;
+
+pub use error::BusError;
+pub use record::{Position, Record};
+pub use source::{RecordSink, RecordSource};
+
+/// Topic names, shared by producers and consumers.
+pub mod topics {
+    /// Raw reviews from ingest.
+    pub const RAW_REVIEWS: &str = "shopwatch.raw.reviews";
+    /// Raw parcel snapshots from ingest.
+    pub const RAW_SHIPMENTS: &str = "shopwatch.raw.shipments";
+    /// Raw listing snapshots from ingest.
+    pub const RAW_LISTINGS: &str = "shopwatch.raw.listings";
+    /// Source health reports from ingest.
+    pub const RAW_HEALTH: &str = "shopwatch.raw.health";
+    /// Enriched events for the sinks.
+    pub const EVENTS: &str = "shopwatch.events";
+
+    /// Returns the dead-letter topic of `topic`.
+    pub fn dead_letter(topic: &str) -> String {
+        format!("{topic}.dlq")
+    }
+
+    /// Every raw topic, in a fixed order.
+    pub const RAW: &[&str] = &[RAW_REVIEWS, RAW_SHIPMENTS, RAW_LISTINGS, RAW_HEALTH];
+}

@@ -16,10 +16,12 @@ pub mod ids;
 pub mod model;
 pub mod privacy;
 pub mod samples;
+pub mod secret;
 
 pub use avro::{AvroCodec, CodecError};
 pub use ids::{event_id, EntityKey};
 pub use model::*;
+pub use secret::Secret;
 
 /// Milliseconds since the Unix epoch, the one time unit on the wire.
 pub type EpochMillis = i64;

@@ -525,6 +525,9 @@ mod tests {
         );
         assert_eq!(record.kind, EntityKind::SourceHealth);
         assert_eq!(record.entity(), Some(Entity::SourceHealth(health)));
-        assert_eq!(record.entity_key().to_string(), "taobao/123/source_health/top");
+        assert_eq!(
+            record.entity_key().to_string(),
+            "taobao/123/source_health/top"
+        );
     }
 }

@@ -35,8 +35,10 @@ struct RawRecordV2 {
 
 #[test]
 fn reader_with_added_defaulted_field_reads_v1_data() {
-    let v2_schema = parse_composed(include_str!("../../testdata/raw_record.v2-added-field.avsc"))
-        .unwrap();
+    let v2_schema = parse_composed(include_str!(
+        "../../testdata/raw_record.v2-added-field.avsc"
+    ))
+    .unwrap();
     let v1_schema = AvroCodec::raw_record().schema().clone();
     let v2_reader = AvroCodec::new("shopwatch.RawRecord", v2_schema, vec![v1_schema]);
 
@@ -67,19 +69,30 @@ fn committed_v1_sample_still_decodes() {
 fn bad_messages_are_rejected_with_a_reason() {
     let codec = AvroCodec::raw_record();
     let error = codec.decode::<RawRecord>(b"{\"json\":true}").unwrap_err();
-    assert!(matches!(error, CodecError::NotSingleObject { .. }), "{error}");
+    assert!(
+        matches!(error, CodecError::NotSingleObject { .. }),
+        "{error}"
+    );
 
     let mut foreign = codec.encode(&samples::raw_records()[0]).unwrap();
     foreign[2] ^= 0xff;
     let error = codec.decode::<RawRecord>(&foreign).unwrap_err();
-    assert!(matches!(error, CodecError::UnknownWriterSchema { .. }), "{error}");
+    assert!(
+        matches!(error, CodecError::UnknownWriterSchema { .. }),
+        "{error}"
+    );
 
     let whole = codec.encode(&samples::raw_records()[0]).unwrap();
-    let error = codec.decode::<RawRecord>(&whole[..whole.len() / 2]).unwrap_err();
+    let error = codec
+        .decode::<RawRecord>(&whole[..whole.len() / 2])
+        .unwrap_err();
     assert!(matches!(error, CodecError::Malformed { .. }), "{error}");
 
     let error = codec.decode::<RawRecord>(&[]).unwrap_err();
-    assert!(matches!(error, CodecError::NotSingleObject { .. }), "{error}");
+    assert!(
+        matches!(error, CodecError::NotSingleObject { .. }),
+        "{error}"
+    );
 }
 
 #[test]

@@ -82,7 +82,10 @@ impl OrderedAcks {
 
     /// Returns the number of delivered, not yet released positions.
     pub fn in_flight(&self) -> usize {
-        self.partitions.values().map(|acks| acks.pending.len()).sum()
+        self.partitions
+            .values()
+            .map(|acks| acks.pending.len())
+            .sum()
     }
 }
 

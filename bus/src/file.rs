@@ -36,7 +36,10 @@ impl FileSink {
     }
 
     fn append(&self, records: &[Record]) -> std::io::Result<()> {
-        let _guard = self.lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self
+            .lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -63,10 +66,7 @@ impl FileSink {
 impl RecordSink for FileSink {
     async fn send_batch(&self, records: Vec<Record>) -> Result<(), BusError> {
         self.append(&records).map_err(|error| {
-            BusError::transient(format!(
-                "cannot append to {}: {error}",
-                self.path.display()
-            ))
+            BusError::transient(format!("cannot append to {}: {error}", self.path.display()))
         })
     }
 

@@ -16,10 +16,10 @@
 
 pub mod ack;
 pub mod error;
+pub mod file;
 pub mod kafka;
 pub mod memory;
 pub mod metrics;
-pub mod file;
 pub mod record;
 pub mod source;
 pub mod stage;

@@ -8,8 +8,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    register_counter_vec, register_int_counter_vec, register_int_gauge_vec, CounterVec,
-    IntCounter, IntCounterVec, IntGaugeVec,
+    register_counter_vec, register_int_counter_vec, register_int_gauge_vec, CounterVec, IntCounter,
+    IntCounterVec, IntGaugeVec,
 };
 
 /// Handles of the shared metric families.
@@ -24,7 +24,8 @@ pub struct BusMetrics {
 
 /// Returns the shared metric families, registering them on first use.
 pub fn metrics() -> &'static BusMetrics {
-    static METRICS: LazyLock<BusMetrics> = LazyLock::new(|| BusMetrics {
+    static METRICS: LazyLock<BusMetrics> = LazyLock::new(|| {
+        BusMetrics {
         records_received: register_int_counter_vec!(
             "shopwatch_records_received_total",
             "Records a stage took in.",
@@ -61,6 +62,7 @@ pub fn metrics() -> &'static BusMetrics {
             &["topic", "partition"]
         )
         .expect("metric registered once"),
+    }
     });
     &METRICS
 }
@@ -86,7 +88,9 @@ impl StageCounters {
             dead_lettered: families
                 .records_discarded
                 .with_label_values(&[stage, "false"]),
-            skipped: families.records_discarded.with_label_values(&[stage, "true"]),
+            skipped: families
+                .records_discarded
+                .with_label_values(&[stage, "true"]),
         }
     }
 

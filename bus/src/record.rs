@@ -58,7 +58,10 @@ impl Record {
         headers.push((headers::DLQ_TOPIC.into(), topic.into()));
         headers.push((headers::DLQ_STAGE.into(), stage.into()));
         if let Some(position) = self.position {
-            headers.push((headers::DLQ_PARTITION.into(), position.partition.to_string()));
+            headers.push((
+                headers::DLQ_PARTITION.into(),
+                position.partition.to_string(),
+            ));
             headers.push((headers::DLQ_OFFSET.into(), position.offset.to_string()));
         }
         Record {

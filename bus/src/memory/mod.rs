@@ -111,8 +111,9 @@ impl MemoryTopic {
         &self.inner.name
     }
 
-    /// Joins consumer group `group`, reading from the oldest record still held. Subscribe
-    /// every group before the first record is sent, or it misses what was already freed.
+    /// Joins consumer group `group`. A new group reads from the oldest record still held, so
+    /// subscribe every group before the first record is sent; a group that existed resumes
+    /// after its last acknowledged record.
     pub fn subscribe(&self, group: &str, counters: StageCounters) -> MemorySource {
         let mut state = self.inner.lock();
         let start = state.base_offset;
@@ -193,7 +194,6 @@ impl RecordSink for MemorySink {
                     }
                 }
                 blocked_since.get_or_insert_with(Instant::now);
-                self.inner.changed.notify_waiters();
                 changed.await;
             }
             if let Some(since) = blocked_since {
@@ -331,10 +331,13 @@ impl RecordSource for MemorySource {
 
 impl Drop for MemorySource {
     fn drop(&mut self) {
-        // A group that is gone must not hold producers waiting for its acknowledgements.
+        // Like a Kafka consumer group, the group outlives its member: what was delivered but
+        // not acknowledged is delivered again to the next member that subscribes.
         let mut state = self.inner.lock();
-        state.groups.remove(&self.group);
-        state.trim();
+        if let Some(group) = state.groups.get_mut(&self.group) {
+            group.fetch_offset = group.committed;
+            group.acks = OrderedAcks::new();
+        }
         drop(state);
         self.inner.changed.notify_waiters();
     }

@@ -135,8 +135,15 @@ pub async fn drive(
         }
         let mut attempt = 0;
         loop {
-            match handle_once(source.topic(), &batch, handler, dead_letters, options, &counters)
-                .await
+            match handle_once(
+                source.topic(),
+                &batch,
+                handler,
+                dead_letters,
+                options,
+                &counters,
+            )
+            .await
             {
                 Ok(()) => break,
                 Err(error) if error.retryable => {
@@ -189,7 +196,10 @@ async fn gather(
                 if more.is_empty() {
                     break;
                 }
-                bytes += more.iter().map(|record| record.payload.len()).sum::<usize>();
+                bytes += more
+                    .iter()
+                    .map(|record| record.payload.len())
+                    .sum::<usize>();
                 batch.extend(more);
             }
             Err(_elapsed) => break,

@@ -1,1 +1,141 @@
-//! ingest (being built).
+//! Ingest: polls the review APIs of every configured shop and publishes raw review records.
+//!
+//! # Layout
+//! - [`config`]: `IngestConfig`, `ShopConfig`, `ApiConfig` (TOP or aggregator) and `validate`.
+//! - [`error`]: `IngestError`, classified into retry / refresh token / stop and alert /
+//!   fix config.
+//! - [`cursor`]: `Cursor`, the `CursorStore` trait, `FileCursorStore` and `MemoryCursorStore`.
+//! - `window`: window math (overlap, settle, lookback) and splitting at the 1,500-rating cap.
+//! - `platforms`: the `ReviewApi` of each API (`top`: signing, envelopes, error codes;
+//!   `aggregator`) and `trade_rate`, which turns one TradeRate into one `RawRecord`.
+//! - `poller`: the per-shop loop (window → pages → records → sink → cursor).
+//! - `health`: source-health transitions, one `SourceHealth` record per change.
+//! - `clock`: the current time and the platforms' GMT+8 timestamps.
+//! - `metrics`: `shopwatch_ingest_*` metrics.
+//!
+//! [`run`] polls every shop concurrently, one task each, until the shutdown token is
+//! cancelled. Records are Avro single-object encoded `schemas::RawRecord`s keyed by entity
+//! key; a shop's cursor advances only after the review sink acknowledged the records.
+//!
+//! **Invariants:** buyer nicks never leave this crate unmasked; a credential never appears in
+//! a log line, an error or a record; one shop's failures never stop another shop's poller.
+
+pub mod config;
+pub mod cursor;
+pub mod error;
+
+mod clock;
+mod health;
+mod metrics;
+mod platforms;
+mod poller;
+mod window;
+
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{error, warn, Instrument};
+
+pub use config::{AggregatorConfig, ApiConfig, IngestConfig, ShopConfig, SignMethod, TopConfig};
+pub use cursor::{Cursor, CursorStore, FileCursorStore, MemoryCursorStore};
+pub use error::{CursorError, ErrorClass, IngestError, Result};
+
+use crate::clock::{Clock, SystemClock};
+use crate::poller::{PollSettings, ShopPoller};
+
+/// Where ingest publishes: reviews (`shopwatch.raw.reviews`) and source health
+/// (`shopwatch.raw.health`).
+#[derive(Clone)]
+pub struct IngestSinks {
+    /// Receives one record per new review.
+    pub reviews: Arc<dyn bus::RecordSink>,
+    /// Receives one `SourceHealth` record per change of a shop's API condition.
+    pub health: Arc<dyn bus::RecordSink>,
+}
+
+impl std::fmt::Debug for IngestSinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestSinks")
+            .field("reviews", &self.reviews.topic())
+            .field("health", &self.health.topic())
+            .finish()
+    }
+}
+
+/// Registers the `shopwatch_ingest_*` metric families in the default Prometheus registry,
+/// so `/metrics` lists them before the first request. Idempotent.
+pub fn register_metrics() {
+    let _ = metrics::metrics();
+}
+
+/// Polls every configured shop until `shutdown` is cancelled.
+///
+/// Returns `Err(IngestError::InvalidConfig)` before polling when the configuration is
+/// invalid, and `Err(IngestError::TaskFailed)` after shutdown when a poller panicked.
+/// Platform errors never end it: they are logged, counted, reported as source health and
+/// retried per shop.
+pub async fn run(
+    config: IngestConfig,
+    sinks: IngestSinks,
+    cursors: Arc<dyn CursorStore>,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    run_with_clock(config, sinks, cursors, shutdown, Arc::new(SystemClock)).await
+}
+
+pub(crate) async fn run_with_clock(
+    config: IngestConfig,
+    sinks: IngestSinks,
+    cursors: Arc<dyn CursorStore>,
+    shutdown: CancellationToken,
+    clock: Arc<dyn Clock>,
+) -> Result<()> {
+    config.validate().map_err(IngestError::InvalidConfig)?;
+    register_metrics();
+    let http = reqwest::Client::builder()
+        .timeout(platforms::timeout(config.request_timeout_secs))
+        .connect_timeout(platforms::timeout(config.request_timeout_secs))
+        .build()
+        .map_err(|error| {
+            IngestError::InvalidConfig(vec![format!("http client: {}", error.without_url())])
+        })?;
+    if config.shops.is_empty() {
+        warn!("no shops configured; ingest idles until shutdown");
+    }
+    let settings = PollSettings::from_config(&config);
+    let mut tasks = JoinSet::new();
+    for shop in &config.shops {
+        let api = platforms::build_api(shop, http.clone(), Arc::clone(&clock));
+        let span = tracing::info_span!(
+            "ingest_poller",
+            api = api.api(),
+            platform = shop.platform.as_str(),
+            shop_id = %shop.shop_id
+        );
+        let poller = ShopPoller::new(
+            shop,
+            api,
+            settings,
+            config.api_failing_after_errors,
+            sinks.clone(),
+            Arc::clone(&cursors),
+            Arc::clone(&clock),
+        );
+        tasks.spawn(poller.run(shutdown.clone()).instrument(span));
+    }
+    if tasks.is_empty() {
+        shutdown.cancelled().await;
+        return Ok(());
+    }
+    let mut failure = None;
+    while let Some(joined) = tasks.join_next().await {
+        if let Err(join_error) = joined {
+            error!(error = %join_error, "poller task failed");
+            failure.get_or_insert(IngestError::TaskFailed {
+                reason: join_error.to_string(),
+            });
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}

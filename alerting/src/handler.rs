@@ -377,7 +377,6 @@ impl BatchHandler for AlertHandler {
             verdicts.push(Verdict::Done);
         }
         // Counted once the batch succeeded, so a retried batch is not counted twice.
-        self.counters.received.inc_by(batch.len() as u64);
         self.counters.sent.inc_by(alerted);
         Ok(verdicts)
     }

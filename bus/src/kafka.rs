@@ -194,7 +194,6 @@ impl KafkaSink {
 #[async_trait]
 impl RecordSink for KafkaSink {
     async fn send_batch(&self, records: Vec<Record>) -> Result<(), BusError> {
-        let count = records.len() as u64;
         let mut deliveries = Vec::with_capacity(records.len());
         for record in &records {
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
@@ -231,7 +230,6 @@ impl RecordSink for KafkaSink {
                 Err(_canceled) => return Err(BusError::transient("producer was dropped")),
             }
         }
-        self.counters.sent.inc_by(count);
         Ok(())
     }
 

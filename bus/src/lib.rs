@@ -48,4 +48,50 @@ pub mod topics {
 
     /// Every raw topic, in a fixed order.
     pub const RAW: &[&str] = &[RAW_REVIEWS, RAW_SHIPMENTS, RAW_LISTINGS, RAW_HEALTH];
+
+    /// The topic names of one deployment: the constants above with another prefix than
+    /// `shopwatch`, so that tests (and several deployments on one cluster) do not meet.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TopicNames {
+        pub raw_reviews: String,
+        pub raw_shipments: String,
+        pub raw_listings: String,
+        pub raw_health: String,
+        pub events: String,
+    }
+
+    impl TopicNames {
+        /// Names with `prefix` in place of `shopwatch`.
+        pub fn with_prefix(prefix: &str) -> Self {
+            let name =
+                |constant: &str| format!("{prefix}{}", constant.trim_start_matches("shopwatch"));
+            TopicNames {
+                raw_reviews: name(RAW_REVIEWS),
+                raw_shipments: name(RAW_SHIPMENTS),
+                raw_listings: name(RAW_LISTINGS),
+                raw_health: name(RAW_HEALTH),
+                events: name(EVENTS),
+            }
+        }
+
+        /// Every topic shopwatch produces to, dead-letter topics included.
+        pub fn all(&self) -> Vec<String> {
+            let main = [
+                &self.raw_reviews,
+                &self.raw_shipments,
+                &self.raw_listings,
+                &self.raw_health,
+                &self.events,
+            ];
+            let mut all: Vec<String> = main.iter().map(|topic| topic.to_string()).collect();
+            all.extend(main.iter().map(|topic| dead_letter(topic)));
+            all
+        }
+    }
+
+    impl Default for TopicNames {
+        fn default() -> Self {
+            TopicNames::with_prefix("shopwatch")
+        }
+    }
 }

@@ -68,6 +68,11 @@ pub fn metrics() -> &'static BusMetrics {
 }
 
 /// The shared counters bound to one stage, cheap to clone and to bump per batch.
+///
+/// Who counts what: a bus *source* counts `received` as it delivers records (a retried
+/// batch is not delivered again, so it is not counted twice); the stage counts `sent` and
+/// `skipped` after its batch succeeded; `drive` counts `dead_lettered`; a bus *sink* only
+/// measures the time it was blocked.
 #[derive(Clone)]
 pub struct StageCounters {
     stage: &'static str,

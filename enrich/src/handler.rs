@@ -91,7 +91,6 @@ impl BatchHandler for EnrichHandler {
             self.sink.send_batch(output).await?;
         }
         // Counted once the batch succeeded, so a retried batch is not counted twice.
-        self.counters.received.inc_by(batch.len() as u64);
         self.counters.sent.inc_by(sent);
         Ok(verdicts)
     }

@@ -72,7 +72,6 @@ impl BatchHandler for StoreHandler {
                 }
             })?
         };
-        self.counters.received.inc_by(batch.len() as u64);
         self.counters.sent.inc_by(stored as u64);
         self.counters
             .skipped

@@ -52,14 +52,21 @@ impl Serialize for Secret {
 #[serde(untagged)]
 enum SecretSource {
     Plain(String),
-    Env { env: String },
-    File { file: String },
+    /// An all-digit value that a config layer read as a number (e.g. an environment override).
+    Number(i64),
+    Env {
+        env: String,
+    },
+    File {
+        file: String,
+    },
 }
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         match SecretSource::deserialize(deserializer)? {
             SecretSource::Plain(value) => Ok(Secret(value)),
+            SecretSource::Number(value) => Ok(Secret(value.to_string())),
             SecretSource::Env { env } => std::env::var(&env).map(Secret).map_err(|_| {
                 serde::de::Error::custom(format!("secret: environment variable {env} is not set"))
             }),
@@ -91,6 +98,12 @@ mod tests {
             serde_json::to_string(&holder.token).unwrap()
         );
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn an_all_digit_value_is_a_secret_too() {
+        let holder: Holder = serde_json::from_str(r#"{"token":12345}"#).unwrap();
+        assert_eq!(holder.token.expose(), "12345");
     }
 
     #[test]

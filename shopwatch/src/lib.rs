@@ -1,6 +1,7 @@
 //! The one shopwatch binary's library: configuration, the stage roles and their wiring.
 //!
 //! # Layout
+//! - [`bench`]: `shopwatch bench store`, the Kafka → ClickHouse throughput benchmark.
 //! - [`config`]: the root `Config` (one TOML file, `SHOPWATCH_…` environment overrides,
 //!   unknown keys rejected, every problem reported at once).
 //! - [`roles`]: each stage as a role on Kafka (`ingest`, `enrich`, `store`, `alert`) and
@@ -12,6 +13,7 @@
 //! The binary (`main.rs`) only parses the command line and calls in here, so tests drive
 //! the same code the binary runs.
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod roles;

@@ -73,10 +73,31 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Benchmarks (results printed, nothing asserted).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Kafka → ClickHouse throughput of the store stage.
+    Store {
+        /// How many review events.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Kafka bootstrap servers.
+        #[arg(long, env = "KAFKA_BROKERS", default_value = "127.0.0.1:19092")]
+        kafka: String,
+        /// ClickHouse HTTP URL.
+        #[arg(long, env = "CLICKHOUSE_URL", default_value = "http://127.0.0.1:18123")]
+        clickhouse: String,
     },
 }
 
@@ -167,6 +188,18 @@ async fn run(command: Command, shutdown: CancellationToken) -> anyhow::Result<()
                 .with_context(|| format!("cannot listen on {listen}"))?;
             println!("simulator listening on http://{}", listener.local_addr()?);
             simulator.serve(listener, shutdown).await?;
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Store {
+                    events,
+                    kafka,
+                    clickhouse,
+                },
+        } => {
+            shopwatch::telemetry::init_logging("warn", false);
+            shopwatch::bench::store_bench(&kafka, &clickhouse, events).await?;
             Ok(())
         }
         Command::Config {

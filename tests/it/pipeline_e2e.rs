@@ -504,3 +504,127 @@ async fn distributed_pipeline_survives_killed_stages_and_poison_messages() {
     clickhouse.drop_database().await.unwrap();
     simulator_shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_credentials_become_source_health_events_and_metrics_show_every_stage() {
+    let world = finite_world(5, 0, 0.0);
+    let (simulator, base_url, simulator_shutdown) = start_simulator(world.clone()).await;
+    let (receiver, webhook) = RecordingReceiver::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = embedded_config(&world, &base_url, data.path(), &webhook);
+    // The TOP shop's session was revoked (code 27) and the aggregator token is wrong (401):
+    // two problems a person must act on, while nothing else stops.
+    for shop in &mut config.ingest.shops {
+        match &mut shop.api {
+            ingest::ApiConfig::Top(top) => top.session = schemas::Secret::new("revoked-session"),
+            ingest::ApiConfig::Aggregator(aggregator) if shop.shop_id == "dy-3001" => {
+                aggregator.token = schemas::Secret::new("wrong-token")
+            }
+            ingest::ApiConfig::Aggregator(_) => {}
+        }
+    }
+    let shutdown = CancellationToken::new();
+    let pipeline = tokio::spawn({
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        async move { shopwatch::roles::run_embedded(&config, None, shutdown).await }
+    });
+    let health_events = || {
+        store::SqliteStore::open(&data.path().join("shopwatch.db"))
+            .and_then(|stored| stored.events())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|event| event.event_type == schemas::event_types::SOURCE_HEALTH_REPORTED)
+            .collect::<Vec<_>>()
+    };
+    let pdd_reviews = simulator
+        .reviews()
+        .iter()
+        .filter(|review| review.shop_id == "123")
+        .count() as u64;
+    let done = common::eventually(Duration::from_secs(60), || async {
+        health_events().len() >= 2 && stored_reviews(data.path()) == pdd_reviews
+    })
+    .await;
+    assert!(
+        done,
+        "health events {:?}, reviews {}",
+        health_events(),
+        stored_reviews(data.path())
+    );
+    let events = health_events();
+    let top = events
+        .iter()
+        .find(|event| event.shop_id == "tb-10001")
+        .expect("TOP health event");
+    assert!(
+        top.entity_json.contains("token_expired"),
+        "{}",
+        top.entity_json
+    );
+    assert!(top.entity_json.contains("\"27\""), "{}", top.entity_json);
+    assert!(
+        !top.entity_json.contains("revoked-session"),
+        "a secret leaked: {}",
+        top.entity_json
+    );
+    let douyin = events
+        .iter()
+        .find(|event| event.shop_id == "dy-3001")
+        .expect("aggregator health event");
+    assert!(
+        douyin.entity_json.contains("token_expired"),
+        "{}",
+        douyin.entity_json
+    );
+    assert!(
+        !douyin.entity_json.contains("wrong-token"),
+        "a secret leaked: {}",
+        douyin.entity_json
+    );
+
+    // Every stage shows up on /metrics, in a form promtool accepts.
+    let metrics_shutdown = CancellationToken::new();
+    let address = shopwatch::telemetry::serve_metrics(
+        "127.0.0.1:0".parse().unwrap(),
+        metrics_shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let exposition = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "shopwatch_records_received_total{stage=\"enrich\"}",
+        "shopwatch_records_received_total{stage=\"store\"}",
+        "shopwatch_records_received_total{stage=\"alerting\"}",
+        "shopwatch_records_sent_total{stage=\"ingest\"}",
+        "shopwatch_records_sent_total{stage=\"enrich\"}",
+        "shopwatch_ingest_poll_errors_total",
+        "shopwatch_alert_latency_seconds_bucket",
+        "shopwatch_build_info",
+    ] {
+        assert!(exposition.contains(needle), "/metrics lacks {needle}");
+    }
+    assert!(!exposition.contains("revoked-session") && !exposition.contains("wrong-token"));
+    let path = data.path().join("metrics.txt");
+    std::fs::write(&path, &exposition).unwrap();
+    let checked = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .expect("promtool is missing: apt-get install prometheus");
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {} {}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    metrics_shutdown.cancel();
+    shutdown.cancel();
+    pipeline.await.unwrap().unwrap();
+    assert!(receiver.alerts().len() <= pdd_reviews as usize);
+    simulator_shutdown.cancel();
+}

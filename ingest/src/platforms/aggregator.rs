@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use schemas::{HealthCondition, Secret};
 
 use super::{
-    body_excerpt, classify_unreadable, parse_rate_list, parse_search_result, HttpTransport,
-    JsonObject, Page, PageQuery, ReviewApi, FIELDS,
+    body_excerpt, classify_unreadable, parse_body, parse_rate_list, parse_search_result,
+    HttpTransport, JsonObject, Page, PageQuery, ReviewApi, FIELDS,
 };
 use crate::clock::format_gmt8;
 use crate::config::AggregatorConfig;
@@ -88,26 +88,7 @@ impl ReviewApi for AggregatorClient {
 
 /// Parses a response body; see the module docs for the accepted shapes.
 pub(crate) fn parse_response(status: u16, body: &[u8]) -> Result<Page> {
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(error) => {
-            return Err(classify_unreadable(
-                API,
-                status,
-                format!("body is not utf-8: {error}"),
-            ))
-        }
-    };
-    let root = match JsonObject::parse(text) {
-        Ok(root) => root,
-        Err(error) => {
-            return Err(classify_unreadable(
-                API,
-                status,
-                format!("malformed json ({error}): {}", body_excerpt(body)),
-            ))
-        }
-    };
+    let root = parse_body(API, status, body)?;
     let bad = |reason: String| IngestError::BadResponse { api: API, reason };
     let Some(code) = root.text("code") else {
         if !(200..300).contains(&status) {

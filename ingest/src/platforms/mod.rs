@@ -324,6 +324,20 @@ pub(crate) fn classify_unreadable(api: &'static str, status: u16, reason: String
 }
 
 /// Returns the start of `body` for error messages (bounded, lossy UTF-8).
+/// Parses a response body as one JSON object; a body that is not UTF-8 or not JSON is
+/// classified by its HTTP status (a 5xx or 429 page is transient, anything else bad data).
+pub(crate) fn parse_body(api: &'static str, status: u16, body: &[u8]) -> Result<JsonObject> {
+    let text = std::str::from_utf8(body)
+        .map_err(|error| classify_unreadable(api, status, format!("body is not utf-8: {error}")))?;
+    JsonObject::parse(text).map_err(|error| {
+        classify_unreadable(
+            api,
+            status,
+            format!("malformed json ({error}): {}", body_excerpt(body)),
+        )
+    })
+}
+
 pub(crate) fn body_excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
     text.replace(['\n', '\r'], " ")

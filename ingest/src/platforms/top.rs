@@ -22,8 +22,8 @@ use schemas::HealthCondition;
 use sha2::Sha256;
 
 use super::{
-    body_excerpt, classify_unreadable, parse_search_result, HttpTransport, JsonObject, Page,
-    PageQuery, ReviewApi, FIELDS,
+    body_excerpt, classify_unreadable, parse_body, parse_search_result, HttpTransport, JsonObject,
+    Page, PageQuery, ReviewApi, FIELDS,
 };
 use crate::clock::{format_gmt8, Clock};
 use crate::config::{SignMethod, TopConfig};
@@ -148,26 +148,7 @@ impl ReviewApi for TopClient {
 
 /// Parses a router response body; see the module docs for the accepted shapes.
 pub(crate) fn parse_response(status: u16, body: &[u8]) -> Result<Page> {
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(error) => {
-            return Err(classify_unreadable(
-                API,
-                status,
-                format!("body is not utf-8: {error}"),
-            ))
-        }
-    };
-    let root = match JsonObject::parse(text) {
-        Ok(root) => root,
-        Err(error) => {
-            return Err(classify_unreadable(
-                API,
-                status,
-                format!("malformed json ({error}): {}", body_excerpt(body)),
-            ))
-        }
-    };
+    let root = parse_body(API, status, body)?;
     let bad = |reason: String| IngestError::BadResponse { api: API, reason };
     if let Some(error) = root.object("error_response") {
         let error = error.map_err(|error| bad(format!("malformed error_response: {error}")))?;

@@ -313,9 +313,40 @@ impl KafkaSource {
 impl RecordSource for KafkaSource {
     async fn next_batch(&mut self, max: usize) -> Result<Vec<Record>, BusError> {
         let mut batch = Vec::with_capacity(max.max(1));
-        tokio::select! {
-            _ = self.shutdown.cancelled() => return Ok(batch),
-            message = self.consumer.recv() => batch.push(message_to_record(&message.map_err(classify)?)),
+        let mut errors_in_a_row: u32 = 0;
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(batch),
+                message = self.consumer.recv() => match message {
+                    Ok(message) => {
+                        batch.push(message_to_record(&message));
+                        break;
+                    }
+                    Err(error) => {
+                        // librdkafka reports conditions it recovers from by itself (broker
+                        // down, transport failure) through the consumer; only fatal ones end
+                        // the stage. Keep waiting, with a growing pause so a dead broker does
+                        // not spin.
+                        let error = classify(error);
+                        if !error.is_retryable() {
+                            return Err(error);
+                        }
+                        if errors_in_a_row == 0 {
+                            tracing::warn!(error = %error, topic = %self.topic, "kafka consumer error, waiting for recovery");
+                        }
+                        let pause = crate::stage::backoff_delay(
+                            Duration::from_millis(100),
+                            Duration::from_secs(5),
+                            errors_in_a_row,
+                        );
+                        errors_in_a_row = errors_in_a_row.saturating_add(1);
+                        tokio::select! {
+                            _ = self.shutdown.cancelled() => return Ok(batch),
+                            _ = tokio::time::sleep(pause) => {}
+                        }
+                    }
+                },
+            }
         }
         while batch.len() < max {
             // Take only what librdkafka already has queued; never wait for more here.

@@ -127,8 +127,29 @@ pub async fn drive(
     shutdown: &CancellationToken,
 ) -> Result<(), HandlerError> {
     let counters = StageCounters::new(options.stage);
+    let mut gather_attempt = 0;
     loop {
-        let batch = gather(source, options).await?;
+        let batch = match gather(source, options).await {
+            Ok(batch) => {
+                gather_attempt = 0;
+                batch
+            }
+            Err(error) if error.retryable => {
+                counters.error(error.code);
+                let delay =
+                    backoff_delay(options.initial_backoff, options.max_backoff, gather_attempt);
+                tracing::warn!(error = %error, stage = options.stage, "cannot read input, will retry");
+                gather_attempt = gather_attempt.saturating_add(1);
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => continue,
+                    _ = shutdown.cancelled() => {
+                        source.close().await?;
+                        return Ok(());
+                    }
+                }
+            }
+            Err(error) => return Err(error),
+        };
         if batch.is_empty() {
             source.close().await?;
             return Ok(());

@@ -188,20 +188,19 @@ impl AvroCodec {
     }
 
     /// Encodes `value` as a single-object message.
+    ///
+    /// Serializes straight into the schema (no intermediate `Value`): every named type in the
+    /// composed schemas is defined inline, so no reference needs resolving.
     pub fn encode<T: Serialize>(&self, value: &T) -> Result<Vec<u8>, CodecError> {
-        let encode_error = |error: apache_avro::Error| CodecError::Encode {
-            schema: self.name.to_owned(),
-            reason: error.to_string(),
-        };
-        let value = apache_avro::to_value(value)
-            .map_err(encode_error)?
-            .resolve(&self.schema)
-            .map_err(encode_error)?;
-        let datum = apache_avro::to_avro_datum(&self.schema, value).map_err(encode_error)?;
-        let mut message = Vec::with_capacity(HEADER_LEN + datum.len());
+        let mut message = Vec::with_capacity(256);
         message.extend_from_slice(&MAGIC);
         message.extend_from_slice(&self.fingerprint);
-        message.extend_from_slice(&datum);
+        apache_avro::write_avro_datum_ref(&self.schema, value, &mut message).map_err(|error| {
+            CodecError::Encode {
+                schema: self.name.to_owned(),
+                reason: error.to_string(),
+            }
+        })?;
         Ok(message)
     }
 
@@ -227,7 +226,11 @@ impl AvroCodec {
             }
         })?;
         let mut datum = &message[HEADER_LEN..];
-        let value = apache_avro::from_avro_datum(writer, &mut datum, Some(&self.schema))
+        // Resolution against the reader schema is only needed for another writer version;
+        // it is costly (apache-avro clones the schemas per datum), so the common case of data
+        // written with the current schema is read without it.
+        let reader = (writer_fingerprint != self.fingerprint).then_some(&self.schema);
+        let value = apache_avro::from_avro_datum(writer, &mut datum, reader)
             .map_err(CodecError::malformed)?;
         if !datum.is_empty() {
             return Err(CodecError::Malformed {

@@ -63,6 +63,8 @@ fn committed_v1_sample_still_decodes() {
     let bytes = std::fs::read(path).expect("run with BLESS=1 once to write the sample");
     let decoded: RawRecord = AvroCodec::raw_record().decode(&bytes).unwrap();
     assert_eq!(decoded, record);
+    // The encoder writes exactly those bytes still (a faster encoder must not change them).
+    assert_eq!(AvroCodec::raw_record().encode(&record).unwrap(), bytes);
 }
 
 #[test]

@@ -238,8 +238,23 @@ impl RecordSink for KafkaSink {
     }
 }
 
-/// Publishes consumer lag from librdkafka's statistics.
-pub struct LagContext;
+/// Publishes consumer lag from librdkafka's statistics and remembers revoked partitions, so
+/// the source forgets their in-flight positions (a partition that comes back starts afresh
+/// from its committed offset).
+#[derive(Default)]
+pub struct LagContext {
+    revoked: std::sync::Mutex<Vec<i32>>,
+}
+
+impl LagContext {
+    fn take_revoked(&self) -> Vec<i32> {
+        let mut revoked = self
+            .revoked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::mem::take(&mut *revoked)
+    }
+}
 
 impl ClientContext for LagContext {
     fn stats(&self, statistics: Statistics) {
@@ -257,7 +272,26 @@ impl ClientContext for LagContext {
     }
 }
 
-impl ConsumerContext for LagContext {}
+impl ConsumerContext for LagContext {
+    fn pre_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        if let rdkafka::consumer::Rebalance::Revoke(partitions) = rebalance {
+            let mut revoked = self
+                .revoked
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            revoked.extend(
+                partitions
+                    .elements()
+                    .iter()
+                    .map(|element| element.partition()),
+            );
+        }
+    }
+}
 
 /// Consumes one topic as a member of a consumer group.
 pub struct KafkaSource {
@@ -296,7 +330,7 @@ impl KafkaSource {
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", config.session_timeout_ms.to_string())
             .set("statistics.interval.ms", "5000")
-            .create_with_context(LagContext)
+            .create_with_context(LagContext::default())
             .map_err(BusError::fatal)?;
         consumer.subscribe(&[&topic]).map_err(classify)?;
         Ok(KafkaSource {
@@ -306,6 +340,16 @@ impl KafkaSource {
             shutdown,
             counters,
         })
+    }
+}
+
+impl KafkaSource {
+    /// Drops the in-flight positions of partitions this member lost in a rebalance: acks for
+    /// them must not store offsets any more (their new owner reads from the last commit).
+    fn forget_revoked(&mut self) {
+        for partition in self.consumer.context().take_revoked() {
+            self.acks.forget_partition(partition);
+        }
     }
 }
 
@@ -359,6 +403,7 @@ impl RecordSource for KafkaSource {
                 None => break,
             }
         }
+        self.forget_revoked();
         for record in &batch {
             if let Some(position) = record.position {
                 self.acks.delivered(position);
@@ -369,6 +414,7 @@ impl RecordSource for KafkaSource {
     }
 
     async fn ack(&mut self, positions: &[Position]) -> Result<(), BusError> {
+        self.forget_revoked();
         for position in positions {
             self.acks.acked(*position);
         }

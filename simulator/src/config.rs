@@ -69,6 +69,24 @@ pub struct SimulatorConfig {
     /// Behaviour of the review-search aggregator.
     #[serde(default)]
     pub aggregator: AggregatorConfig,
+    /// The commerce world: listings, orders and parcels, and their pace.
+    #[serde(default)]
+    pub commerce: CommerceConfig,
+    /// Limits of the Pinduoduo router `/api/router`.
+    #[serde(default)]
+    pub pdd: PddConfig,
+    /// Limits of the JD router `/routerjson`.
+    #[serde(default)]
+    pub jd: JdConfig,
+    /// Kuaidi100 query, subscriptions and callbacks.
+    #[serde(default)]
+    pub kuaidi100: Kuaidi100Config,
+    /// Token lifetimes of the simulated OAuth (TOP and PDD).
+    #[serde(default)]
+    pub oauth: OAuthConfig,
+    /// TMC message service (HTTP pull).
+    #[serde(default)]
+    pub tmc: TmcConfig,
 }
 
 impl Default for SimulatorConfig {
@@ -84,6 +102,12 @@ impl Default for SimulatorConfig {
             credentials: CredentialsConfig::default(),
             top: TopConfig::default(),
             aggregator: AggregatorConfig::default(),
+            commerce: CommerceConfig::default(),
+            pdd: PddConfig::default(),
+            jd: JdConfig::default(),
+            kuaidi100: Kuaidi100Config::default(),
+            oauth: OAuthConfig::default(),
+            tmc: TmcConfig::default(),
         }
     }
 }
@@ -116,6 +140,25 @@ pub struct CredentialsConfig {
     /// Aggregator bearer tokens and the shops each is authorized for.
     #[serde(default = "default_aggregator_tokens")]
     pub aggregator_tokens: Vec<AggregatorTokenConfig>,
+    /// PDD apps (client_id, client_secret) and their access tokens.
+    #[serde(default = "default_pdd_apps")]
+    pub pdd_apps: Vec<RouterAppConfig>,
+    /// JD apps (app_key, app secret) and their access tokens.
+    #[serde(default = "default_jd_apps")]
+    pub jd_apps: Vec<RouterAppConfig>,
+    /// Kuaidi100 accounts (customer id and key).
+    #[serde(default = "default_kuaidi100_accounts")]
+    pub kuaidi100_accounts: Vec<Kuaidi100AccountConfig>,
+}
+
+/// One Kuaidi100 account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kuaidi100AccountConfig {
+    /// The `customer` id of the real-time query.
+    pub customer: String,
+    /// The authorization `key`: signs queries and identifies subscribers.
+    pub key: Secret,
 }
 
 impl Default for CredentialsConfig {
@@ -123,6 +166,245 @@ impl Default for CredentialsConfig {
         CredentialsConfig {
             top_apps: default_top_apps(),
             aggregator_tokens: default_aggregator_tokens(),
+            pdd_apps: default_pdd_apps(),
+            jd_apps: default_jd_apps(),
+            kuaidi100_accounts: default_kuaidi100_accounts(),
+        }
+    }
+}
+
+/// One PDD or JD application and the merchants that authorized it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterAppConfig {
+    /// PDD `client_id` / JD `app_key`.
+    pub app_key: String,
+    /// PDD `client_secret` / JD app secret; keys the MD5 signature.
+    pub app_secret: Secret,
+    /// Access tokens, one per authorized shop.
+    #[serde(default)]
+    pub tokens: Vec<RouterTokenConfig>,
+}
+
+/// One merchant's authorization of a PDD or JD app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterTokenConfig {
+    /// The `access_token` value.
+    pub access_token: Secret,
+    /// The shop it reads: a shop of `shops` or of `commerce.extra_shops`.
+    pub shop_id: String,
+    /// An expired token is refused (PDD 10019, JD 19).
+    #[serde(default)]
+    pub expired: bool,
+}
+
+/// The commerce world's pace and shape. Paces are per shop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommerceConfig {
+    /// New orders (each becomes a parcel) per minute per shop while serving.
+    #[serde(default = "default_orders_per_minute")]
+    pub orders_per_minute: f64,
+    /// Carrier scans per minute per shop while serving (each moves one parcel one step).
+    #[serde(default = "default_parcel_steps_per_minute")]
+    pub parcel_steps_per_minute: f64,
+    /// Listing changes (delist, relist, delete, reprice, sell out, restock) per minute per
+    /// shop while serving.
+    #[serde(default = "default_listing_changes_per_minute")]
+    pub listing_changes_per_minute: f64,
+    /// Events per shop played at start, spread over the past `history_minutes`.
+    #[serde(default = "default_history_events")]
+    pub history_events: u32,
+    /// Most SKUs an item has (each item gets 1..=this many).
+    #[serde(default = "default_max_skus_per_item")]
+    pub max_skus_per_item: u32,
+    /// Share of parcels that hit a delivery exception and are then signed for.
+    #[serde(default = "default_exception_ratio")]
+    pub exception_ratio: f64,
+    /// Share of parcels returned to the sender after a problem in transit.
+    #[serde(default = "default_return_ratio")]
+    pub return_ratio: f64,
+    /// Share of parcels refused by the recipient and returned.
+    #[serde(default = "default_reject_ratio")]
+    pub reject_ratio: f64,
+    /// Share of parcels that stop moving after two scans.
+    #[serde(default = "default_stall_ratio")]
+    pub stall_ratio: f64,
+    /// Shops served only by the platform routers (no review API), e.g. the default JD shop.
+    #[serde(default = "default_extra_shops")]
+    pub extra_shops: Vec<CommerceShopConfig>,
+}
+
+impl Default for CommerceConfig {
+    fn default() -> Self {
+        CommerceConfig {
+            orders_per_minute: default_orders_per_minute(),
+            parcel_steps_per_minute: default_parcel_steps_per_minute(),
+            listing_changes_per_minute: default_listing_changes_per_minute(),
+            history_events: default_history_events(),
+            max_skus_per_item: default_max_skus_per_item(),
+            exception_ratio: default_exception_ratio(),
+            return_ratio: default_return_ratio(),
+            reject_ratio: default_reject_ratio(),
+            stall_ratio: default_stall_ratio(),
+            extra_shops: default_extra_shops(),
+        }
+    }
+}
+
+/// A shop that exists only in the commerce world.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommerceShopConfig {
+    /// The marketplace (`jd`, `pinduoduo`, …).
+    pub platform: Platform,
+    /// The shop's id, unique across `shops` and `extra_shops`.
+    pub shop_id: String,
+}
+
+/// Limits of the PDD router (platform-apis.md §2.2, §6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PddConfig {
+    /// Largest accepted distance between `timestamp` (UNIX seconds) and the clock.
+    #[serde(default = "default_pdd_timestamp_tolerance_secs")]
+    pub timestamp_tolerance_secs: u64,
+    /// `pdd.goods.list.get` calls per shop per 60 s (documented 600) before error 70031.
+    #[serde(default = "default_pdd_goods_list_per_minute")]
+    pub goods_list_per_minute: u32,
+    /// `pdd.goods.detail.get` calls per shop per 60 s (documented 3,000) before error 70031.
+    #[serde(default = "default_pdd_goods_detail_per_minute")]
+    pub goods_detail_per_minute: u32,
+    /// `pdd.goods.detail.get` calls per second over all apps and shops (documented 3,000)
+    /// before error 52101 (API throttled).
+    #[serde(default = "default_pdd_goods_detail_total_per_sec")]
+    pub goods_detail_total_per_sec: u32,
+    /// `pdd.logistics.ordertrace.get` calls per app per 20 s (documented 4,800) before 70031.
+    #[serde(default = "default_pdd_ordertrace_per_20s")]
+    pub ordertrace_per_20s: u32,
+}
+
+impl Default for PddConfig {
+    fn default() -> Self {
+        PddConfig {
+            timestamp_tolerance_secs: default_pdd_timestamp_tolerance_secs(),
+            goods_list_per_minute: default_pdd_goods_list_per_minute(),
+            goods_detail_per_minute: default_pdd_goods_detail_per_minute(),
+            goods_detail_total_per_sec: default_pdd_goods_detail_total_per_sec(),
+            ordertrace_per_20s: default_pdd_ordertrace_per_20s(),
+        }
+    }
+}
+
+/// Limits of the JD router (platform-apis.md §3, §6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JdConfig {
+    /// Largest accepted distance between `timestamp` and the clock (documented 6 min).
+    #[serde(default = "default_jd_timestamp_tolerance_secs")]
+    pub timestamp_tolerance_secs: u64,
+    /// Calls per second per app before code 2 "App Call Limited". JD publishes no QPS
+    /// figure (§6, uncertain); this is our choice.
+    #[serde(default = "default_jd_calls_per_sec")]
+    pub calls_per_sec: f64,
+    /// Burst per app.
+    #[serde(default = "default_jd_burst")]
+    pub burst: u32,
+}
+
+impl Default for JdConfig {
+    fn default() -> Self {
+        JdConfig {
+            timestamp_tolerance_secs: default_jd_timestamp_tolerance_secs(),
+            calls_per_sec: default_jd_calls_per_sec(),
+            burst: default_jd_burst(),
+        }
+    }
+}
+
+/// Kuaidi100's subscription pushes (platform-apis.md §4.2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kuaidi100Config {
+    /// How often subscriptions are checked for new scans to push. Kuaidi100 tracks every
+    /// ~4 hours; the simulator defaults to once a minute so a demo sees pushes.
+    #[serde(default = "default_kuaidi100_push_interval_ms")]
+    pub push_interval_ms: u64,
+    /// Wait before re-sending a push the receiver did not acknowledge (documented 35 min).
+    #[serde(default = "default_kuaidi100_retry_interval_ms")]
+    pub retry_interval_ms: u64,
+    /// Re-sends of an unacknowledged push (documented 3).
+    #[serde(default = "default_kuaidi100_retries")]
+    pub retries: u32,
+    /// Timeout of one callback POST.
+    #[serde(default = "default_kuaidi100_callback_timeout_ms")]
+    pub callback_timeout_ms: u64,
+}
+
+impl Default for Kuaidi100Config {
+    fn default() -> Self {
+        Kuaidi100Config {
+            push_interval_ms: default_kuaidi100_push_interval_ms(),
+            retry_interval_ms: default_kuaidi100_retry_interval_ms(),
+            retries: default_kuaidi100_retries(),
+            callback_timeout_ms: default_kuaidi100_callback_timeout_ms(),
+        }
+    }
+}
+
+/// TMC in HTTP pull mode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TmcConfig {
+    /// Seconds after which a consumed but unconfirmed message is handed out again (the real
+    /// interval is not documented; our choice).
+    #[serde(default = "default_tmc_redelivery_secs")]
+    pub redelivery_secs: u64,
+}
+
+impl Default for TmcConfig {
+    fn default() -> Self {
+        TmcConfig {
+            redelivery_secs: default_tmc_redelivery_secs(),
+        }
+    }
+}
+
+fn default_tmc_redelivery_secs() -> u64 {
+    60
+}
+
+/// Lifetimes of codes and tokens issued by the simulated OAuth endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// TOP access token lifetime (the documented sample: 7,776,000 s = 90 days).
+    #[serde(default = "default_top_access_token_ttl_secs")]
+    pub top_access_token_ttl_secs: u64,
+    /// PDD access token lifetime (documented 24 h for tool apps).
+    #[serde(default = "default_pdd_access_token_ttl_secs")]
+    pub pdd_access_token_ttl_secs: u64,
+    /// Refresh token lifetime (not documented; 30 days is our choice).
+    #[serde(default = "default_refresh_token_ttl_secs")]
+    pub refresh_token_ttl_secs: u64,
+    /// Authorization code lifetime (documented 10 min).
+    #[serde(default = "default_code_ttl_secs")]
+    pub code_ttl_secs: u64,
+    /// Whether a PDD refresh gives the new access token a fresh lifetime. The PDD doc says
+    /// refreshing does not extend validity, so the default keeps the grant's expiry.
+    #[serde(default)]
+    pub pdd_refresh_extends_validity: bool,
+}
+
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        OAuthConfig {
+            top_access_token_ttl_secs: default_top_access_token_ttl_secs(),
+            pdd_access_token_ttl_secs: default_pdd_access_token_ttl_secs(),
+            refresh_token_ttl_secs: default_refresh_token_ttl_secs(),
+            code_ttl_secs: default_code_ttl_secs(),
+            pdd_refresh_extends_validity: false,
         }
     }
 }
@@ -246,6 +528,164 @@ pub const DEFAULT_AGGREGATOR_TOKEN: &str = "1798c6aadec33d1bc2f5b707f1049aefexxx
 pub const DEFAULT_AGGREGATOR_PDD_SHOP_ID: &str = "123";
 /// The default aggregator Douyin shop.
 pub const DEFAULT_AGGREGATOR_DOUYIN_SHOP_ID: &str = "dy-3001";
+
+/// The default PDD client_id (the PDD signing example).
+pub const DEFAULT_PDD_CLIENT_ID: &str = "1";
+/// The default PDD client_secret.
+pub const DEFAULT_PDD_CLIENT_SECRET: &str = "testSecret";
+/// The default PDD access_token; reads the Pinduoduo shop `123`.
+pub const DEFAULT_PDD_ACCESS_TOKEN: &str = "asd78172s8ds9a921j9qqwda12312w1w21211";
+/// The default JD app_key (the JD signing example).
+pub const DEFAULT_JD_APP_KEY: &str = "yourappkey";
+/// The default JD app secret.
+pub const DEFAULT_JD_APP_SECRET: &str = "yourappSecret";
+/// The default JD access_token; reads the JD shop `jd-5001`.
+pub const DEFAULT_JD_ACCESS_TOKEN: &str = "yourtoken";
+/// The default JD shop (a commerce-only shop).
+pub const DEFAULT_JD_SHOP_ID: &str = "jd-5001";
+
+fn default_pdd_apps() -> Vec<RouterAppConfig> {
+    vec![RouterAppConfig {
+        app_key: DEFAULT_PDD_CLIENT_ID.to_owned(),
+        app_secret: Secret::new(DEFAULT_PDD_CLIENT_SECRET),
+        tokens: vec![RouterTokenConfig {
+            access_token: Secret::new(DEFAULT_PDD_ACCESS_TOKEN),
+            shop_id: DEFAULT_AGGREGATOR_PDD_SHOP_ID.to_owned(),
+            expired: false,
+        }],
+    }]
+}
+
+fn default_jd_apps() -> Vec<RouterAppConfig> {
+    vec![RouterAppConfig {
+        app_key: DEFAULT_JD_APP_KEY.to_owned(),
+        app_secret: Secret::new(DEFAULT_JD_APP_SECRET),
+        tokens: vec![RouterTokenConfig {
+            access_token: Secret::new(DEFAULT_JD_ACCESS_TOKEN),
+            shop_id: DEFAULT_JD_SHOP_ID.to_owned(),
+            expired: false,
+        }],
+    }]
+}
+
+/// The default Kuaidi100 customer (platform-apis.md §4.1's local example, not official).
+pub const DEFAULT_KUAIDI100_CUSTOMER: &str = "TESTCUSTOMER";
+/// The default Kuaidi100 key.
+pub const DEFAULT_KUAIDI100_KEY: &str = "testkey";
+
+fn default_kuaidi100_accounts() -> Vec<Kuaidi100AccountConfig> {
+    vec![Kuaidi100AccountConfig {
+        customer: DEFAULT_KUAIDI100_CUSTOMER.to_owned(),
+        key: Secret::new(DEFAULT_KUAIDI100_KEY),
+    }]
+}
+
+fn default_kuaidi100_push_interval_ms() -> u64 {
+    60_000
+}
+
+fn default_kuaidi100_retry_interval_ms() -> u64 {
+    35 * 60 * 1000
+}
+
+fn default_kuaidi100_retries() -> u32 {
+    3
+}
+
+fn default_kuaidi100_callback_timeout_ms() -> u64 {
+    5_000
+}
+
+fn default_top_access_token_ttl_secs() -> u64 {
+    7_776_000
+}
+
+fn default_pdd_access_token_ttl_secs() -> u64 {
+    86_400
+}
+
+fn default_refresh_token_ttl_secs() -> u64 {
+    2_592_000
+}
+
+fn default_code_ttl_secs() -> u64 {
+    600
+}
+
+fn default_orders_per_minute() -> f64 {
+    2.0
+}
+
+fn default_parcel_steps_per_minute() -> f64 {
+    6.0
+}
+
+fn default_listing_changes_per_minute() -> f64 {
+    1.0
+}
+
+fn default_history_events() -> u32 {
+    60
+}
+
+fn default_max_skus_per_item() -> u32 {
+    3
+}
+
+fn default_exception_ratio() -> f64 {
+    0.06
+}
+
+fn default_return_ratio() -> f64 {
+    0.04
+}
+
+fn default_reject_ratio() -> f64 {
+    0.04
+}
+
+fn default_stall_ratio() -> f64 {
+    0.06
+}
+
+fn default_extra_shops() -> Vec<CommerceShopConfig> {
+    vec![CommerceShopConfig {
+        platform: Platform::Jd,
+        shop_id: DEFAULT_JD_SHOP_ID.to_owned(),
+    }]
+}
+
+fn default_pdd_timestamp_tolerance_secs() -> u64 {
+    600
+}
+
+fn default_pdd_goods_list_per_minute() -> u32 {
+    600
+}
+
+fn default_pdd_goods_detail_per_minute() -> u32 {
+    3000
+}
+
+fn default_pdd_goods_detail_total_per_sec() -> u32 {
+    3000
+}
+
+fn default_pdd_ordertrace_per_20s() -> u32 {
+    4800
+}
+
+fn default_jd_timestamp_tolerance_secs() -> u64 {
+    360
+}
+
+fn default_jd_calls_per_sec() -> f64 {
+    50.0
+}
+
+fn default_jd_burst() -> u32 {
+    50
+}
 
 fn default_seed() -> u64 {
     20_240_601
@@ -422,6 +862,95 @@ impl SimulatorConfig {
                 }
             }
         }
+        let commerce = &self.commerce;
+        for (key, value) in [
+            ("commerce.orders_per_minute", commerce.orders_per_minute),
+            (
+                "commerce.parcel_steps_per_minute",
+                commerce.parcel_steps_per_minute,
+            ),
+            (
+                "commerce.listing_changes_per_minute",
+                commerce.listing_changes_per_minute,
+            ),
+            ("commerce.exception_ratio", commerce.exception_ratio),
+            ("commerce.return_ratio", commerce.return_ratio),
+            ("commerce.reject_ratio", commerce.reject_ratio),
+            ("commerce.stall_ratio", commerce.stall_ratio),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                problems.push(format!("{key}: must be a finite number >= 0"));
+            }
+        }
+        let ratios = commerce.exception_ratio
+            + commerce.return_ratio
+            + commerce.reject_ratio
+            + commerce.stall_ratio;
+        if ratios > 1.0 {
+            problems.push(
+                "commerce: exception, return, reject and stall ratios sum above 1".to_owned(),
+            );
+        }
+        let mut commerce_ids: HashSet<&str> = self
+            .shops
+            .iter()
+            .map(|shop| shop.shop_id.as_str())
+            .collect();
+        for (index, extra) in commerce.extra_shops.iter().enumerate() {
+            if extra.shop_id.trim().is_empty() || !commerce_ids.insert(extra.shop_id.as_str()) {
+                problems.push(format!(
+                    "commerce.extra_shops[{index}].shop_id: {:?} is empty or already a shop",
+                    extra.shop_id
+                ));
+            }
+        }
+        // The default router credentials may name a shop a custom world left out; they
+        // then read an empty shop instead of failing the whole config.
+        for (list, apps, defaults) in [
+            ("pdd_apps", &self.credentials.pdd_apps, default_pdd_apps()),
+            ("jd_apps", &self.credentials.jd_apps, default_jd_apps()),
+        ] {
+            let lenient = *apps == defaults;
+            for (index, app) in apps.iter().enumerate() {
+                if app.app_secret.is_empty() {
+                    problems.push(format!(
+                        "credentials.{list}[{index}].app_secret: must not be empty"
+                    ));
+                }
+                for (token_index, token) in app.tokens.iter().enumerate() {
+                    if !lenient && !commerce_ids.contains(token.shop_id.as_str()) {
+                        problems.push(format!(
+                            "credentials.{list}[{index}].tokens[{token_index}].shop_id: {:?} is \
+                             not a shop of shops or commerce.extra_shops",
+                            token.shop_id
+                        ));
+                    }
+                }
+            }
+        }
+        for (key, value) in [
+            ("pdd.goods_list_per_minute", self.pdd.goods_list_per_minute),
+            (
+                "pdd.goods_detail_per_minute",
+                self.pdd.goods_detail_per_minute,
+            ),
+            (
+                "pdd.goods_detail_total_per_sec",
+                self.pdd.goods_detail_total_per_sec,
+            ),
+            ("pdd.ordertrace_per_20s", self.pdd.ordertrace_per_20s),
+            ("jd.burst", self.jd.burst),
+        ] {
+            if value == 0 {
+                problems.push(format!("{key}: must be >= 1"));
+            }
+        }
+        if self.kuaidi100.push_interval_ms == 0 {
+            problems.push("kuaidi100.push_interval_ms: must be >= 1".to_owned());
+        }
+        if !(self.jd.calls_per_sec.is_finite() && self.jd.calls_per_sec > 0.0) {
+            problems.push("jd.calls_per_sec: must be a finite number > 0".to_owned());
+        }
         if !(self.top.calls_per_sec.is_finite() && self.top.calls_per_sec > 0.0) {
             problems.push("top.calls_per_sec: must be a finite number > 0".to_owned());
         }
@@ -515,9 +1044,54 @@ mod tests {
     }
 
     #[test]
+    fn new_sections_have_documented_defaults_and_checks() {
+        let config = SimulatorConfig::default();
+        assert_eq!(config.credentials.pdd_apps[0].app_key, "1");
+        assert_eq!(config.credentials.pdd_apps[0].tokens[0].shop_id, "123");
+        assert_eq!(config.credentials.jd_apps[0].tokens[0].shop_id, "jd-5001");
+        assert_eq!(config.commerce.extra_shops[0].platform, Platform::Jd);
+        assert_eq!(
+            (
+                config.pdd.timestamp_tolerance_secs,
+                config.jd.timestamp_tolerance_secs
+            ),
+            (600, 360)
+        );
+        assert_eq!(config.pdd.goods_list_per_minute, 600);
+        assert_eq!(config.oauth.code_ttl_secs, 600);
+        // A custom world without shop 123 keeps working with the default PDD credentials.
+        let custom: SimulatorConfig = serde_json::from_str(
+            r#"{"shops":[{"platform":"taobao","shop_id":"tb-1","api":"top"}],
+                "credentials":{"top_apps":[],"aggregator_tokens":[]}}"#,
+        )
+        .unwrap();
+        assert_eq!(custom.validate(), Ok(()));
+        let mut broken = SimulatorConfig::default();
+        broken.credentials.pdd_apps[0].tokens[0].shop_id = "nope".to_owned();
+        broken.commerce.extra_shops.push(CommerceShopConfig {
+            platform: Platform::Jd,
+            shop_id: "123".to_owned(),
+        });
+        broken.commerce.stall_ratio = 0.95;
+        broken.kuaidi100.push_interval_ms = 0;
+        let joined = broken.validate().unwrap_err().join("\n");
+        for key in [
+            "credentials.pdd_apps[0].tokens[0].shop_id",
+            "commerce.extra_shops[1].shop_id",
+            "commerce: exception",
+            "kuaidi100.push_interval_ms",
+        ] {
+            assert!(joined.contains(key), "{key} missing from {joined}");
+        }
+    }
+
+    #[test]
     fn secrets_are_not_printed() {
         let shown = format!("{:?}", SimulatorConfig::default());
         assert!(!shown.contains("helloworld"), "{shown}");
+        for secret in ["testSecret", "yourappSecret", "yourtoken", "testkey"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
         assert!(
             !shown.contains("1798c6aadec33d1bc2f5b707f1049aefexxxx"),
             "{shown}"

@@ -1,4 +1,5 @@
-//! Fault injection: queued misbehaviours served to the next requests of one API.
+//! Fault injection: queued misbehaviours served to the next requests of one API endpoint
+//! (TOP, aggregator, PDD, JD, Kuaidi100).
 //!
 //! Contract: faults queue per API in order of injection; each request to that API (any request
 //! on its path, valid or not) takes one use of the fault at the head of the queue, and a fault
@@ -6,11 +7,59 @@
 //! validation and does not spend throttle tokens, except `slow_ms`, which delays the request
 //! and then lets it run normally.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Api;
+
+/// One simulated API, as a fault and stats target. Its JSON spelling is `top`,
+/// `aggregator`, `pdd`, `jd` or `kuaidi100`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    /// TOP router `/router/rest`.
+    Top,
+    /// Review-search aggregator `/tool/erps/*`.
+    Aggregator,
+    /// PDD router `/api/router`.
+    Pdd,
+    /// JD router `/routerjson`.
+    Jd,
+    /// Kuaidi100 `/poll/query.do` and `/poll`.
+    Kuaidi100,
+}
+
+impl Endpoint {
+    /// Every endpoint.
+    pub const ALL: [Endpoint; 5] = [
+        Endpoint::Top,
+        Endpoint::Aggregator,
+        Endpoint::Pdd,
+        Endpoint::Jd,
+        Endpoint::Kuaidi100,
+    ];
+
+    /// Returns the wire spelling, also used as the `api` metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Top => "top",
+            Endpoint::Aggregator => "aggregator",
+            Endpoint::Pdd => "pdd",
+            Endpoint::Jd => "jd",
+            Endpoint::Kuaidi100 => "kuaidi100",
+        }
+    }
+}
+
+impl From<Api> for Endpoint {
+    fn from(api: Api) -> Endpoint {
+        match api {
+            Api::Top => Endpoint::Top,
+            Api::Aggregator => Endpoint::Aggregator,
+        }
+    }
+}
 
 /// One misbehaviour. In JSON: `{"error_code":7}`, `"malformed_json"`, `"truncated_json"`,
 /// `"wrong_envelope"`, `"http_500"`, `{"slow_ms":1500}`.
@@ -52,8 +101,8 @@ impl Fault {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRequest {
-    /// The API whose requests get the fault.
-    pub api: Api,
+    /// The API whose requests get the fault (`top`, `aggregator`, `pdd`, `jd`, `kuaidi100`).
+    pub api: Endpoint,
     /// The fault.
     pub fault: Fault,
     /// How many requests get it (default 1).
@@ -65,31 +114,26 @@ fn default_count() -> u32 {
     1
 }
 
-/// Pending faults of both APIs.
+/// Pending faults of every endpoint.
 #[derive(Debug, Default)]
 pub(crate) struct FaultQueues {
-    top: VecDeque<(Fault, u32)>,
-    aggregator: VecDeque<(Fault, u32)>,
+    queues: BTreeMap<Endpoint, VecDeque<(Fault, u32)>>,
 }
 
 impl FaultQueues {
-    fn queue(&mut self, api: Api) -> &mut VecDeque<(Fault, u32)> {
-        match api {
-            Api::Top => &mut self.top,
-            Api::Aggregator => &mut self.aggregator,
-        }
-    }
-
-    /// Queues `count` uses of `fault` for `api` (a count of 0 queues nothing).
-    pub(crate) fn push(&mut self, api: Api, fault: Fault, count: u32) {
+    /// Queues `count` uses of `fault` for `endpoint` (a count of 0 queues nothing).
+    pub(crate) fn push(&mut self, endpoint: Endpoint, fault: Fault, count: u32) {
         if count > 0 {
-            self.queue(api).push_back((fault, count));
+            self.queues
+                .entry(endpoint)
+                .or_default()
+                .push_back((fault, count));
         }
     }
 
-    /// Takes one use of the fault at the head of `api`'s queue.
-    pub(crate) fn take(&mut self, api: Api) -> Option<Fault> {
-        let queue = self.queue(api);
+    /// Takes one use of the fault at the head of `endpoint`'s queue.
+    pub(crate) fn take(&mut self, endpoint: Endpoint) -> Option<Fault> {
+        let queue = self.queues.get_mut(&endpoint)?;
         let (fault, left) = queue.front_mut()?;
         let fault = *fault;
         *left -= 1;
@@ -99,13 +143,11 @@ impl FaultQueues {
         Some(fault)
     }
 
-    /// Returns the uses still queued for `api`.
-    pub(crate) fn pending(&self, api: Api) -> u64 {
-        let queue = match api {
-            Api::Top => &self.top,
-            Api::Aggregator => &self.aggregator,
-        };
-        queue.iter().map(|(_, left)| u64::from(*left)).sum()
+    /// Returns the uses still queued for `endpoint`.
+    pub(crate) fn pending(&self, endpoint: Endpoint) -> u64 {
+        self.queues.get(&endpoint).map_or(0, |queue| {
+            queue.iter().map(|(_, left)| u64::from(*left)).sum()
+        })
     }
 }
 
@@ -121,8 +163,12 @@ mod tests {
         assert_eq!(request.count, 2);
         let request: FaultRequest =
             serde_json::from_str(r#"{"api":"aggregator","fault":"truncated_json"}"#).unwrap();
+        assert_eq!(request.api, Endpoint::Aggregator);
         assert_eq!(request.fault, Fault::TruncatedJson);
         assert_eq!(request.count, 1);
+        let request: FaultRequest =
+            serde_json::from_str(r#"{"api":"kuaidi100","fault":"http_500"}"#).unwrap();
+        assert_eq!(request.api, Endpoint::Kuaidi100);
         let fault: Fault = serde_json::from_str(r#"{"slow_ms":250}"#).unwrap();
         assert_eq!(fault, Fault::SlowMs(250));
         assert_eq!(
@@ -130,22 +176,24 @@ mod tests {
             "\"http_500\""
         );
         assert!(
-            serde_json::from_str::<FaultRequest>(r#"{"api":"jd","fault":"http_500"}"#).is_err()
+            serde_json::from_str::<FaultRequest>(r#"{"api":"amazon","fault":"http_500"}"#).is_err()
         );
     }
 
     #[test]
     fn queue_is_per_api_and_in_order() {
         let mut queues = FaultQueues::default();
-        queues.push(Api::Top, Fault::Http500, 2);
-        queues.push(Api::Top, Fault::MalformedJson, 1);
-        queues.push(Api::Top, Fault::WrongEnvelope, 0);
-        assert_eq!(queues.pending(Api::Top), 3);
-        assert_eq!(queues.take(Api::Aggregator), None);
-        assert_eq!(queues.take(Api::Top), Some(Fault::Http500));
-        assert_eq!(queues.take(Api::Top), Some(Fault::Http500));
-        assert_eq!(queues.take(Api::Top), Some(Fault::MalformedJson));
-        assert_eq!(queues.take(Api::Top), None);
-        assert_eq!(queues.pending(Api::Top), 0);
+        queues.push(Endpoint::Top, Fault::Http500, 2);
+        queues.push(Endpoint::Top, Fault::MalformedJson, 1);
+        queues.push(Endpoint::Top, Fault::WrongEnvelope, 0);
+        queues.push(Endpoint::Jd, Fault::ErrorCode(19), 1);
+        assert_eq!(queues.pending(Endpoint::Top), 3);
+        assert_eq!(queues.take(Endpoint::Aggregator), None);
+        assert_eq!(queues.take(Endpoint::Top), Some(Fault::Http500));
+        assert_eq!(queues.take(Endpoint::Top), Some(Fault::Http500));
+        assert_eq!(queues.take(Endpoint::Top), Some(Fault::MalformedJson));
+        assert_eq!(queues.take(Endpoint::Top), None);
+        assert_eq!(queues.pending(Endpoint::Top), 0);
+        assert_eq!(queues.take(Endpoint::Jd), Some(Fault::ErrorCode(19)));
     }
 }

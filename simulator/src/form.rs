@@ -29,6 +29,11 @@ impl Params {
         &self.0
     }
 
+    /// Wraps pairs collected elsewhere (a JSON body).
+    pub(crate) fn from_vec(pairs: Vec<(String, String)>) -> Params {
+        Params(pairs)
+    }
+
     fn extend_urlencoded(&mut self, bytes: &[u8]) {
         self.0.extend(
             url::form_urlencoded::parse(bytes)

@@ -1,6 +1,7 @@
 //! The simulator's Prometheus metrics, registered in the process-wide default registry.
 //!
-//! Labels are bounded: `api` (top, aggregator) and `outcome` (ok, error, throttled, fault).
+//! Labels are bounded: `api` (top, aggregator, pdd, jd, kuaidi100; reviews: top,
+//! aggregator) and `outcome` (ok, error, throttled, fault).
 //! Per-instance counts for tests are in [`crate::stats`], not here, because several simulators
 //! in one process share these families.
 

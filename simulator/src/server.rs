@@ -1,21 +1,22 @@
-//! `Simulator`: the shared state, the axum router over both APIs and `/_sim/`, the review
-//! generator and `serve`.
+//! `Simulator`: the shared state, the axum router over every API and `/_sim/`, the review
+//! generator, the commerce clock, Kuaidi100 pushes and `serve`.
 //!
 //! Contract:
 //! - `Simulator` is a cheap `Clone` handle; every clone sees the same world, faults and stats.
-//! - The world (history included) exists once `new` returns; live generation runs only inside
-//!   `serve` (or `run_generator`) and stops when its shutdown token is cancelled.
-//! - Every request on an API path first takes a queued fault of that API (see `faults`).
+//! - The world (review history and commerce history included) exists once `new` returns;
+//!   live reviews, commerce events and Kuaidi100 pushes run only inside `serve` (or
+//!   `run_generator` / `run_commerce`) and stop when its shutdown token is cancelled.
+//! - Every request on an API path first takes a queued fault of that API (see
+//!   `routes`).
+//! - Locks are never nested: each lock (world, commerce, TMC, tokens, …) is taken and
+//!   released on its own.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use axum::routing::any;
 use axum::Router;
 use serde_json::Value;
@@ -23,14 +24,15 @@ use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::commerce::{Commerce, SimItem, SimParcel};
 use crate::config::{Api, SimulatorConfig};
 use crate::error::SimulatorError;
-use crate::faults::{Fault, FaultQueues};
+use crate::faults::{Endpoint, Fault, FaultQueues};
 use crate::metrics::metrics;
 use crate::stats::{Outcome, SimStats};
 use crate::throttle::{Admission, Throttle};
 use crate::world::{ShopState, SimReview, World};
-use crate::{admin, aggregator, corpus, form, top};
+use crate::{admin, corpus, kuaidi100, oauth, pdd, routes, tmc};
 
 /// A running simulated outside world. Cloning is cheap and shares everything.
 #[derive(Clone)]
@@ -50,10 +52,18 @@ impl std::fmt::Debug for Simulator {
 pub(crate) struct Inner {
     config: SimulatorConfig,
     world: Mutex<World>,
+    /// Reviews of the router-only shops (`commerce.extra_shops`), e.g. JD's.
+    router_world: Mutex<World>,
+    commerce: Mutex<Commerce>,
     faults: Mutex<FaultQueues>,
     top_throttle: Mutex<Throttle>,
     aggregator_throttle: Mutex<Throttle>,
     aggregator_calls: Mutex<HashMap<String, u64>>,
+    pdd_limits: Mutex<pdd::Limits>,
+    jd_throttle: Mutex<Throttle>,
+    subscriptions: Mutex<kuaidi100::Subscriptions>,
+    tokens: Mutex<oauth::TokenStore>,
+    tmc: Mutex<tmc::Tmc>,
     stats: Mutex<SimStats>,
     request_counter: AtomicU64,
 }
@@ -87,6 +97,22 @@ impl Inner {
         lock(&self.top_throttle).admit(app_key, now)
     }
 
+    pub(crate) fn pdd_limits(&self) -> MutexGuard<'_, pdd::Limits> {
+        lock(&self.pdd_limits)
+    }
+
+    pub(crate) fn tokens(&self) -> MutexGuard<'_, oauth::TokenStore> {
+        lock(&self.tokens)
+    }
+
+    pub(crate) fn subscriptions(&self) -> MutexGuard<'_, kuaidi100::Subscriptions> {
+        lock(&self.subscriptions)
+    }
+
+    pub(crate) fn admit_jd(&self, app_key: &str, now: Instant) -> Admission {
+        lock(&self.jd_throttle).admit(app_key, now)
+    }
+
     pub(crate) fn admit_aggregator(&self, token: &str, now: Instant) -> Admission {
         lock(&self.aggregator_throttle).admit(token, now)
     }
@@ -103,6 +129,30 @@ impl Inner {
         lock(&self.world).shop(api, shop_id).is_some()
     }
 
+    /// Runs `f` on a router-only shop (`commerce.extra_shops`) under its world's lock, or on
+    /// a review shop of `shops` with that id (any API) when there is no such router shop.
+    pub(crate) fn with_router_shop<T>(
+        &self,
+        shop_id: &str,
+        f: impl FnOnce(&ShopState) -> T,
+    ) -> Option<T> {
+        let router_world = lock(&self.router_world);
+        if let Some(shop) = router_world
+            .shops
+            .iter()
+            .find(|s| s.config.shop_id == shop_id)
+        {
+            return Some(f(shop));
+        }
+        drop(router_world);
+        let world = lock(&self.world);
+        world
+            .shops
+            .iter()
+            .find(|shop| shop.config.shop_id == shop_id)
+            .map(f)
+    }
+
     /// Runs `f` on a shop under the world lock.
     pub(crate) fn with_shop<T>(
         &self,
@@ -113,13 +163,66 @@ impl Inner {
         lock(&self.world).shop(api, shop_id).map(f)
     }
 
-    fn record(&self, api: Api, outcome: Outcome) {
+    /// Runs `f` on the commerce world under its lock.
+    pub(crate) fn with_commerce<T>(&self, f: impl FnOnce(&Commerce) -> T) -> T {
+        f(&lock(&self.commerce))
+    }
+
+    /// Plays one commerce event and publishes its TMC messages.
+    fn step_commerce(&self, at: chrono::DateTime<chrono::Utc>) {
+        let drafts = {
+            let mut commerce = lock(&self.commerce);
+            let change = commerce.step(at);
+            change.map_or_else(Vec::new, |change| tmc::drafts(&change, &commerce))
+        };
+        self.publish(drafts, at);
+    }
+
+    /// Publishes TMC drafts of TOP shops to every TOP app with a session for the shop.
+    fn publish(&self, drafts: Vec<tmc::Draft>, at: chrono::DateTime<chrono::Utc>) {
+        for draft in drafts {
+            let shop_id = &draft.0;
+            let is_top = self
+                .config
+                .shops
+                .iter()
+                .any(|shop| shop.api == Api::Top && &shop.shop_id == shop_id);
+            if !is_top {
+                continue;
+            }
+            let app_keys: Vec<String> = self
+                .config
+                .credentials
+                .top_apps
+                .iter()
+                .filter(|app| {
+                    app.sessions
+                        .iter()
+                        .any(|session| &session.shop_id == shop_id)
+                })
+                .map(|app| app.app_key.clone())
+                .collect();
+            if app_keys.is_empty() {
+                continue;
+            }
+            let nick = self
+                .with_shop(Api::Top, shop_id, |shop| shop.seller_nick.clone())
+                .unwrap_or_default();
+            lock(&self.tmc).publish(&app_keys, &nick, &draft, at);
+        }
+    }
+
+    pub(crate) fn tmc(&self) -> MutexGuard<'_, tmc::Tmc> {
+        lock(&self.tmc)
+    }
+
+    pub(crate) fn record(&self, api: Endpoint, outcome: Outcome) {
         lock(&self.stats).record(api, outcome);
     }
 
     /// Takes the next fault of `api`; a `slow_ms` fault is served here (delay, counted) and the
     /// request then runs normally.
-    async fn take_fault(&self, api: Api) -> Option<Fault> {
+    pub(crate) async fn take_fault(&self, api: Endpoint) -> Option<Fault> {
         let fault = lock(&self.faults).take(api)?;
         if let Fault::SlowMs(ms) = fault {
             lock(&self.stats).record_slow(api);
@@ -148,134 +251,45 @@ impl Answer {
     }
 }
 
-fn json_response(status: StatusCode, text: String) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json;charset=UTF-8"),
-        )],
-        text,
-    )
-        .into_response()
-}
-
-const HTTP_500_PAGE: &str = "<!DOCTYPE html>\n<html>\n<head><title>500 Internal Server Error</title></head>\n\
-<body>\n<center><h1>500 Internal Server Error</h1></center>\n<hr><center>Tengine</center>\n</body>\n</html>\n";
-
-/// Renders an answer, or the fault that replaces it. `normal` is computed only when the fault
-/// needs the normal body (truncation) or there is no fault.
-fn render(
-    inner: &Inner,
-    api: Api,
-    fault: Option<Fault>,
-    params_shop: Option<&str>,
-    normal: impl FnOnce() -> Answer,
-) -> Response {
-    let Some(fault) = fault else {
-        let answer = normal();
-        inner.record(api, answer.outcome);
-        return json_response(answer.status, answer.body.to_string());
-    };
-    inner.record(api, Outcome::Fault(fault.kind()));
-    match fault {
-        Fault::ErrorCode(code) => {
-            let body = match api {
-                Api::Top => top::error_body(
-                    &top::TopError::documented(code, inner.config.top.ban_secs.max(1)),
-                    &inner.next_request_id(),
-                ),
-                Api::Aggregator => aggregator::error_body(inner, code, None, params_shop, 0),
-            };
-            json_response(StatusCode::OK, body.to_string())
-        }
-        Fault::MalformedJson => {
-            let text = match api {
-                Api::Top => top::MALFORMED,
-                Api::Aggregator => aggregator::MALFORMED,
-            };
-            json_response(StatusCode::OK, text.to_owned())
-        }
-        Fault::TruncatedJson => {
-            let text = normal().body.to_string();
-            let mut cut = text.len() / 2;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            json_response(StatusCode::OK, text[..cut].to_owned())
-        }
-        Fault::WrongEnvelope => {
-            let body = match api {
-                Api::Top => top::wrong_envelope(&inner.next_request_id()),
-                Api::Aggregator => aggregator::wrong_envelope(),
-            };
-            json_response(StatusCode::OK, body.to_string())
-        }
-        Fault::Http500 => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
-            HTTP_500_PAGE,
-        )
-            .into_response(),
-        // Served in `take_fault`; never reaches here.
-        Fault::SlowMs(_) => json_response(StatusCode::OK, normal().body.to_string()),
+/// The review world of the router-only shops: the same settings, its own seed, and the
+/// shops of `commerce.extra_shops` (their `api` is a placeholder: no review API serves them).
+fn router_world_config(config: &SimulatorConfig) -> SimulatorConfig {
+    SimulatorConfig {
+        seed: config.seed ^ 0x0052_4F55_5445_5253,
+        shops: config
+            .commerce
+            .extra_shops
+            .iter()
+            .map(|shop| crate::config::ShopConfig {
+                platform: shop.platform,
+                shop_id: shop.shop_id.clone(),
+                api: Api::Aggregator,
+                seller_nick: None,
+                reviews_per_minute: None,
+            })
+            .collect(),
+        ..config.clone()
     }
 }
 
-async fn top_route(
-    State(simulator): State<Simulator>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let inner = &simulator.inner;
-    let clock = Instant::now();
-    let fault = inner.take_fault(Api::Top).await;
-    // A form that cannot be read leaves only the query-string parameters.
-    let params = form::collect(query.as_deref(), &headers, &body)
-        .or_else(|_| form::collect(query.as_deref(), &HeaderMap::new(), &[]))
-        .unwrap_or_default();
-    render(inner, Api::Top, fault, None, || {
-        top::handle(inner, &method, &params, chrono::Utc::now(), clock)
-    })
-}
-
-async fn aggregator_route(
-    State(simulator): State<Simulator>,
-    Path(interface): Path<String>,
-    method: Method,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let inner = &simulator.inner;
-    let clock = Instant::now();
-    let fault = inner.take_fault(Api::Aggregator).await;
-    let params = form::collect(query.as_deref(), &headers, &body);
-    let shop_id = params
-        .as_ref()
-        .ok()
-        .and_then(|params| params.non_empty("shop_id"))
-        .map(str::to_owned);
-    render(inner, Api::Aggregator, fault, shop_id.as_deref(), || {
-        aggregator::handle(inner, &interface, &method, &headers, params.clone(), clock)
-    })
-}
-
-async fn fallback_route(State(simulator): State<Simulator>) -> Response {
-    let answer = aggregator::not_found(&simulator.inner);
-    json_response(answer.status, answer.body.to_string())
-}
-
 impl Simulator {
+    /// The shared state, for the route handlers.
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     /// Builds the world (shops, items, history) from `config`.
     pub fn new(config: SimulatorConfig) -> Result<Simulator, SimulatorError> {
         config
             .validate()
             .map_err(|problems| SimulatorError::InvalidConfig { problems })?;
         let corpus = Arc::new(corpus::load(config.corpus_path.as_deref())?);
-        let world = World::new(&config, corpus, chrono::Utc::now());
+        let now = chrono::Utc::now();
+        let world = World::new(&config, corpus.clone(), now);
+        let router_world = World::new(&router_world_config(&config), corpus, now);
+        let mut seeds = world.seed_items();
+        seeds.extend(router_world.seed_items());
+        let commerce = Commerce::new(&config, seeds, now);
         let stats = SimStats {
             reviews: world.review_count() as u64,
             ..SimStats::default()
@@ -296,14 +310,25 @@ impl Simulator {
             config.aggregator.burst,
             Duration::ZERO,
         );
+        let pdd_limits = pdd::Limits::new(&config.pdd);
+        let tokens = oauth::TokenStore::new(config.oauth.clone(), config.seed);
+        let tmc_state = tmc::Tmc::new(config.seed);
+        let jd_throttle = Throttle::new(config.jd.calls_per_sec, config.jd.burst, Duration::ZERO);
         Ok(Simulator {
             inner: Arc::new(Inner {
                 config,
                 world: Mutex::new(world),
+                router_world: Mutex::new(router_world),
+                commerce: Mutex::new(commerce),
                 faults: Mutex::new(FaultQueues::default()),
                 top_throttle: Mutex::new(top_throttle),
                 aggregator_throttle: Mutex::new(aggregator_throttle),
                 aggregator_calls: Mutex::new(HashMap::new()),
+                pdd_limits: Mutex::new(pdd_limits),
+                jd_throttle: Mutex::new(jd_throttle),
+                subscriptions: Mutex::new(kuaidi100::Subscriptions::default()),
+                tokens: Mutex::new(tokens),
+                tmc: Mutex::new(tmc_state),
                 stats: Mutex::new(stats),
                 request_counter: AtomicU64::new(0),
             }),
@@ -313,10 +338,15 @@ impl Simulator {
     /// Returns the router serving both APIs and `/_sim/` (no review generation by itself).
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/router/rest", any(top_route))
-            .route("/tool/erps/{interface}", any(aggregator_route))
+            .route("/router/rest", any(routes::top_route))
+            .route("/tool/erps/{interface}", any(routes::aggregator_route))
+            .route("/api/router", any(routes::pdd_route))
+            .route("/routerjson", any(routes::jd_route))
+            .route("/poll/query.do", any(routes::kuaidi100_query_route))
+            .route("/poll", any(routes::kuaidi100_subscribe_route))
+            .route("/token", any(routes::oauth_token_route))
             .merge(admin::routes())
-            .fallback(fallback_route)
+            .fallback(routes::fallback_route)
             .with_state(self.clone())
     }
 
@@ -333,6 +363,19 @@ impl Simulator {
             let stop = generator_stop.clone();
             async move { simulator.run_generator(stop).await }
         });
+        let commerce = tokio::spawn({
+            let simulator = self.clone();
+            let stop = generator_stop.clone();
+            async move { simulator.run_commerce(stop).await }
+        });
+        let pushes = tokio::spawn({
+            let simulator = self.clone();
+            let stop = generator_stop.clone();
+            async move {
+                let client = reqwest::Client::new();
+                kuaidi100::run_pushes(&simulator.inner, &client, &stop).await;
+            }
+        });
         if let Ok(address) = listener.local_addr() {
             tracing::info!(%address, shops = self.inner.config.shops.len(), "simulator serving");
         }
@@ -343,15 +386,29 @@ impl Simulator {
         if let Err(error) = generator.await {
             tracing::warn!(error = %error, "simulator review generator ended abnormally");
         }
+        if let Err(error) = commerce.await {
+            tracing::warn!(error = %error, "simulator commerce generator ended abnormally");
+        }
+        if let Err(error) = pushes.await {
+            tracing::warn!(error = %error, "simulator kuaidi100 pushes ended abnormally");
+        }
         served.map_err(SimulatorError::Serve)
     }
 
     /// Generates live reviews on each shop's schedule until `shutdown` is cancelled. The
     /// schedule starts at the first call; `serve` calls this itself.
     pub async fn run_generator(&self, shutdown: CancellationToken) {
-        lock(&self.inner.world).start_live(Instant::now());
+        let start = Instant::now();
+        lock(&self.inner.world).start_live(start);
+        lock(&self.inner.router_world).start_live(start);
         loop {
-            let next = lock(&self.inner.world).next_due();
+            let next = [
+                lock(&self.inner.world).next_due(),
+                lock(&self.inner.router_world).next_due(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let Some(due) = next else {
                 shutdown.cancelled().await;
                 return;
@@ -360,8 +417,16 @@ impl Simulator {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep_until(due) => {}
             }
-            let generated =
-                lock(&self.inner.world).generate_due(Instant::now(), chrono::Utc::now());
+            lock(&self.inner.router_world).generate_due(Instant::now(), chrono::Utc::now());
+            let wall = chrono::Utc::now();
+            let (generated, rated) = {
+                let mut world = lock(&self.inner.world);
+                let before: Vec<usize> =
+                    world.shops.iter().map(|shop| shop.reviews.len()).collect();
+                let generated = world.generate_due(Instant::now(), wall);
+                (generated, tmc::rated_drafts(&world, &before))
+            };
+            self.inner.publish(rated, wall);
             if generated.is_empty() {
                 continue;
             }
@@ -381,6 +446,101 @@ impl Simulator {
         }
     }
 
+    /// Plays commerce events (orders, parcel scans, listing changes) at the configured pace
+    /// until `shutdown` is cancelled; `serve` calls this itself.
+    pub async fn run_commerce(&self, shutdown: CancellationToken) {
+        let Some(gap) = lock(&self.inner.commerce).gap() else {
+            shutdown.cancelled().await;
+            return;
+        };
+        let mut next = Instant::now() + gap;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(next) => {}
+            }
+            self.inner.step_commerce(chrono::Utc::now());
+            next += gap;
+        }
+    }
+
+    /// Plays `events` commerce events now, as if that many were due (deterministic for a
+    /// seed: the world after N events is the same however they were played).
+    pub fn advance_commerce(&self, events: u32) {
+        for _ in 0..events {
+            self.inner.step_commerce(chrono::Utc::now());
+        }
+    }
+
+    /// Returns the commerce events played so far (start-up history included).
+    pub fn commerce_events(&self) -> u64 {
+        lock(&self.inner.commerce).steps()
+    }
+
+    /// Mints an OAuth authorization code for `app_key` and `shop_id` (what the seller's
+    /// consent would give); `None` when the app or the shop is unknown to `platform`.
+    pub fn oauth_code(
+        &self,
+        platform: oauth::OAuthPlatform,
+        app_key: &str,
+        shop_id: &str,
+    ) -> Option<String> {
+        let config = &self.inner.config;
+        let known = match platform {
+            oauth::OAuthPlatform::Top => {
+                config
+                    .credentials
+                    .top_apps
+                    .iter()
+                    .any(|app| app.app_key == app_key)
+                    && config
+                        .shops
+                        .iter()
+                        .any(|shop| shop.api == Api::Top && shop.shop_id == shop_id)
+            }
+            oauth::OAuthPlatform::Pdd => {
+                config
+                    .credentials
+                    .pdd_apps
+                    .iter()
+                    .any(|app| app.app_key == app_key)
+                    && lock(&self.inner.commerce).shop(shop_id).is_some()
+            }
+        };
+        known.then(|| {
+            self.inner
+                .tokens()
+                .code(platform, app_key, shop_id, chrono::Utc::now())
+        })
+    }
+
+    /// Returns every TMC message published so far (ground truth), oldest first.
+    pub fn tmc_messages(&self) -> Vec<tmc::SimTmcMessage> {
+        self.inner.tmc().all()
+    }
+
+    /// Expires an issued access token now; returns whether it was live.
+    pub fn expire_token(&self, access_token: &str) -> bool {
+        self.inner.tokens().expire(access_token, chrono::Utc::now())
+    }
+
+    /// Returns every listing (ground truth), shop by shop.
+    pub fn items(&self) -> Vec<SimItem> {
+        lock(&self.inner.commerce).items()
+    }
+
+    /// Returns every order with its parcel (ground truth), oldest order first.
+    pub fn parcels(&self) -> Vec<SimParcel> {
+        lock(&self.inner.commerce).parcels.clone()
+    }
+
+    /// Returns every review of the router-only shops (`commerce.extra_shops`, e.g. the JD
+    /// shop served by `getVenderCommentsForJos`), shop by shop, oldest first. Their `api` is a
+    /// placeholder (`aggregator`): no review API serves them. Not part of [`Self::reviews`].
+    pub fn router_reviews(&self) -> Vec<SimReview> {
+        lock(&self.inner.router_world).ground_truth()
+    }
+
     /// Returns every review generated so far (ground truth), shop by shop, oldest first.
     pub fn reviews(&self) -> Vec<SimReview> {
         lock(&self.inner.world).ground_truth()
@@ -388,21 +548,28 @@ impl Simulator {
 
     /// Makes the next `count` requests to `api` get `fault`.
     pub fn inject(&self, api: Api, fault: Fault, count: u32) {
+        self.inject_at(api.into(), fault, count);
+    }
+
+    /// Makes the next `count` requests to `endpoint` (any simulated API, including PDD, JD
+    /// and Kuaidi100) get `fault`.
+    pub fn inject_at(&self, endpoint: Endpoint, fault: Fault, count: u32) {
         tracing::info!(
-            api = api.as_str(),
+            api = endpoint.as_str(),
             fault = fault.kind(),
             count,
             "fault injected"
         );
-        lock(&self.inner.faults).push(api, fault, count);
+        lock(&self.inner.faults).push(endpoint, fault, count);
     }
 
     /// Returns the request and fault counts so far.
     pub fn stats(&self) -> SimStats {
         let mut stats = lock(&self.inner.stats).clone();
         let faults = lock(&self.inner.faults);
-        stats.top.faults_pending = faults.pending(Api::Top);
-        stats.aggregator.faults_pending = faults.pending(Api::Aggregator);
+        for endpoint in Endpoint::ALL {
+            stats.of(endpoint).faults_pending = faults.pending(endpoint);
+        }
         stats
     }
 

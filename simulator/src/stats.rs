@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Api;
+use crate::faults::Endpoint;
 use crate::metrics::metrics;
 
 /// How a request was answered.
@@ -53,27 +53,41 @@ pub struct SimStats {
     pub top: ApiStats,
     /// The review-search aggregator.
     pub aggregator: ApiStats,
+    /// The PDD router.
+    #[serde(default)]
+    pub pdd: ApiStats,
+    /// The JD router.
+    #[serde(default)]
+    pub jd: ApiStats,
+    /// Kuaidi100 query and subscribe.
+    #[serde(default)]
+    pub kuaidi100: ApiStats,
     /// Reviews generated so far (history included).
     pub reviews: u64,
 }
 
 impl SimStats {
+    /// The counts of one endpoint.
+    pub fn of(&mut self, api: Endpoint) -> &mut ApiStats {
+        match api {
+            Endpoint::Top => &mut self.top,
+            Endpoint::Aggregator => &mut self.aggregator,
+            Endpoint::Pdd => &mut self.pdd,
+            Endpoint::Jd => &mut self.jd,
+            Endpoint::Kuaidi100 => &mut self.kuaidi100,
+        }
+    }
+
     /// Counts a `slow_ms` fault; the delayed request is counted again when it is answered.
-    pub(crate) fn record_slow(&mut self, api: Api) {
-        let stats = match api {
-            Api::Top => &mut self.top,
-            Api::Aggregator => &mut self.aggregator,
-        };
+    pub(crate) fn record_slow(&mut self, api: Endpoint) {
+        let stats = self.of(api);
         stats.faults += 1;
         *stats.fault_kinds.entry("slow_ms".to_owned()).or_default() += 1;
     }
 
     /// Counts one answered request.
-    pub(crate) fn record(&mut self, api: Api, outcome: Outcome) {
-        let stats = match api {
-            Api::Top => &mut self.top,
-            Api::Aggregator => &mut self.aggregator,
-        };
+    pub(crate) fn record(&mut self, api: Endpoint, outcome: Outcome) {
+        let stats = self.of(api);
         stats.requests += 1;
         let label = match outcome {
             Outcome::Ok => {
@@ -111,10 +125,10 @@ mod tests {
     #[test]
     fn outcomes_land_in_one_bucket_each() {
         let mut stats = SimStats::default();
-        stats.record(Api::Top, Outcome::Ok);
-        stats.record(Api::Top, Outcome::Error(25));
-        stats.record(Api::Top, Outcome::Throttled(7));
-        stats.record(Api::Aggregator, Outcome::Fault("http_500"));
+        stats.record(Endpoint::Top, Outcome::Ok);
+        stats.record(Endpoint::Top, Outcome::Error(25));
+        stats.record(Endpoint::Top, Outcome::Throttled(7));
+        stats.record(Endpoint::Aggregator, Outcome::Fault("http_500"));
         assert_eq!(stats.top.requests, 3);
         assert_eq!(
             (stats.top.ok, stats.top.errors, stats.top.throttled),

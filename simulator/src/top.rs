@@ -1,4 +1,5 @@
-//! The Taobao Open Platform router, `/router/rest`, serving `taobao.traderates.get`.
+//! The Taobao Open Platform router, `/router/rest`, serving `taobao.traderates.get` here and
+//! the listing and logistics methods in [`crate::top_commerce`] (same checks, same envelopes).
 //!
 //! Contract (platform-apis.md §1.2–1.5, §1.7.1, §6): GET query or POST form (urlencoded or
 //! multipart; query-string parameters of a POST count too). Checks run in this order, the
@@ -11,7 +12,7 @@
 //! | `method` missing | 21 |
 //! | `app_key` missing / unknown | 28 / 29 |
 //! | app over its token bucket, or banned | 7 `accesscontrol.limited-by-app-access-count`, "This ban will last for N more seconds" |
-//! | `method` not `taobao.traderates.get` | 22 |
+//! | `method` not served (traderates.get, items.onsale.get, items.inventory.get, item.seller.get, logistics.trace.search) | 22 |
 //! | `format` other than `json` (XML, the TOP default, is not simulated) | 23 |
 //! | `sign` missing | 24 |
 //! | `timestamp` missing / not `yyyy-MM-dd HH:mm:ss` GMT+8 within the tolerance | 30 / 31 |
@@ -33,15 +34,21 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Api;
 use crate::form::Params;
+use crate::oauth::{GrantError, OAuthPlatform, TokenState};
 use crate::query::{search, ParamError, SearchQuery};
 use crate::server::{Answer, Inner};
 use crate::sign::{self, SignMethod};
 use crate::stats::Outcome;
 use crate::throttle::Admission;
 use crate::timefmt::parse_gmt8;
+use crate::{tmc, top_commerce};
 
-/// The one business method the router serves.
+/// The review search.
 pub const TRADERATES_GET: &str = "taobao.traderates.get";
+/// Exchanges an OAuth code for a token (no session needed).
+pub const TOKEN_CREATE: &str = "taobao.top.auth.token.create";
+/// Refreshes an OAuth token (no session needed).
+pub const TOKEN_REFRESH: &str = "taobao.top.auth.token.refresh";
 
 /// A TOP error about to be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +59,7 @@ pub(crate) struct TopError {
 }
 
 impl TopError {
-    fn new(code: i64) -> TopError {
+    pub(crate) fn new(code: i64) -> TopError {
         TopError {
             code,
             sub_code: None,
@@ -61,7 +68,7 @@ impl TopError {
     }
 
     /// An error with an explanatory `sub_msg` and no `sub_code` (platform-level codes).
-    fn note(code: i64, sub_msg: impl Into<String>) -> TopError {
+    pub(crate) fn note(code: i64, sub_msg: impl Into<String>) -> TopError {
         TopError {
             code,
             sub_code: None,
@@ -69,7 +76,11 @@ impl TopError {
         }
     }
 
-    fn with(code: i64, sub_code: impl Into<String>, sub_msg: impl Into<String>) -> TopError {
+    pub(crate) fn with(
+        code: i64,
+        sub_code: impl Into<String>,
+        sub_msg: impl Into<String>,
+    ) -> TopError {
         TopError {
             code,
             sub_code: Some(sub_code.into()),
@@ -225,10 +236,19 @@ fn respond(
     if let Admission::Refused { ban_secs_left } = inner.admit_top(app_key, clock) {
         return Err(ban(ban_secs_left));
     }
-    if method != TRADERATES_GET {
+    if method != TRADERATES_GET
+        && method != TOKEN_CREATE
+        && method != TOKEN_REFRESH
+        && method != tmc::CONSUME
+        && method != tmc::CONFIRM
+        && !top_commerce::METHODS.contains(&method)
+    {
         return Err(TopError::note(
             22,
-            format!("the simulator serves {TRADERATES_GET} only"),
+            format!(
+                "the simulator serves {TRADERATES_GET}, {}",
+                top_commerce::METHODS.join(", ")
+            ),
         ));
     }
     match params.non_empty("format") {
@@ -278,13 +298,37 @@ fn respond(
     if !sign::verify(pairs, app.app_secret.expose(), sign_method, given_sign) {
         return Err(TopError::new(25));
     }
+    if method == TOKEN_CREATE || method == TOKEN_REFRESH {
+        return auth_token(inner, app_key, method, params, request_id, now);
+    }
+    if method == tmc::CONSUME || method == tmc::CONFIRM {
+        let simplify = params
+            .non_empty("simplify")
+            .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+        return tmc_call(inner, app_key, method, params, request_id, clock, simplify);
+    }
     let session = params.non_empty("session").ok_or(TopError::new(26))?;
-    let shop_id = app
+    let configured = app
         .sessions
         .iter()
         .find(|candidate| candidate.session.expose() == session && !candidate.expired)
-        .map(|candidate| candidate.shop_id.clone())
-        .ok_or_else(|| TopError::documented(27, 0))?;
+        .map(|candidate| candidate.shop_id.clone());
+    let shop_id = match configured {
+        Some(shop_id) => shop_id,
+        None => match inner
+            .tokens()
+            .check(OAuthPlatform::Top, app_key, session, now)
+        {
+            TokenState::Valid(shop_id) => shop_id,
+            TokenState::Expired | TokenState::Unknown => return Err(TopError::documented(27, 0)),
+        },
+    };
+    let simplify = params
+        .non_empty("simplify")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+    if method != TRADERATES_GET {
+        return top_commerce::respond(inner, method, &shop_id, params, request_id, simplify);
+    }
     let query = SearchQuery::parse(params).map_err(|error| match error {
         ParamError::Missing { name } => {
             TopError::with(40, "isv.missing-parameter", format!("{name} is required"))
@@ -295,9 +339,6 @@ fn respond(
             other.detail(),
         ),
     })?;
-    let simplify = params
-        .non_empty("simplify")
-        .is_some_and(|value| value.eq_ignore_ascii_case("true"));
     let page = inner
         .with_shop(Api::Top, &shop_id, |shop| search(shop, &query))
         .ok_or_else(|| TopError::documented(27, 0))?;
@@ -320,5 +361,178 @@ fn respond(
         Value::Object(body)
     } else {
         json!({ "traderates_get_response": body })
+    })
+}
+
+/// Answers `taobao.top.auth.token.create` (`code`) and `taobao.top.auth.token.refresh`
+/// (`refresh_token`): `{"top_auth_token_create_response":{"token_result":"<token JSON as a
+/// string>","request_id"}}` (refresh: `top_auth_token_refresh_response`). A bad code or
+/// refresh token is code 15 `isv.invalid-parameter:code` / `:refresh_token` (our choice).
+fn auth_token(
+    inner: &Inner,
+    app_key: &str,
+    method: &str,
+    params: &Params,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, TopError> {
+    let name = if method == TOKEN_CREATE {
+        "code"
+    } else {
+        "refresh_token"
+    };
+    let value = params.non_empty(name).ok_or_else(|| {
+        TopError::with(40, "isv.missing-parameter", format!("{name} is required"))
+    })?;
+    let grant = if method == TOKEN_CREATE {
+        inner
+            .tokens()
+            .exchange(OAuthPlatform::Top, app_key, value, now)
+    } else {
+        inner
+            .tokens()
+            .refresh(OAuthPlatform::Top, app_key, value, now)
+    }
+    .map_err(|error| {
+        let detail = match error {
+            GrantError::InvalidCode => "the code is invalid, used or expired",
+            GrantError::InvalidRefreshToken => "the refresh_token is invalid or expired",
+        };
+        TopError::with(15, format!("isv.invalid-parameter:{name}"), detail)
+    })?;
+    let root = if method == TOKEN_CREATE {
+        "top_auth_token_create_response"
+    } else {
+        "top_auth_token_refresh_response"
+    };
+    Ok(json!({ root: {
+        "token_result": grant.top_json(now).to_string(),
+        "request_id": request_id,
+    }}))
+}
+
+/// Answers oauth.taobao.com-style `POST /token` (`grant_type` `authorization_code` with
+/// `code`, or `refresh_token` with `refresh_token`; `client_id` and `client_secret` of a TOP
+/// app): HTTP 200 with the token JSON, or HTTP 400 with `{"error","error_description"}`
+/// (`invalid_request`, `invalid_client`, `invalid_grant`, `unsupported_grant_type`; the
+/// OAuth 2.0 spellings, TOP's exact ones are not documented).
+pub(crate) fn oauth_token(
+    inner: &Inner,
+    params: &Params,
+    now: DateTime<Utc>,
+) -> (StatusCode, Value) {
+    let fail = |error: &str, description: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": error, "error_description": description }),
+        )
+    };
+    let (Some(grant_type), Some(client_id), Some(client_secret)) = (
+        params.non_empty("grant_type"),
+        params.non_empty("client_id"),
+        params.non_empty("client_secret"),
+    ) else {
+        return fail(
+            "invalid_request",
+            "grant_type, client_id and client_secret are required",
+        );
+    };
+    let known = inner
+        .config()
+        .credentials
+        .top_apps
+        .iter()
+        .any(|app| app.app_key == client_id && app.app_secret.expose() == client_secret);
+    if !known {
+        return fail("invalid_client", "unknown client_id or wrong client_secret");
+    }
+    let result = match grant_type {
+        "authorization_code" => match params.non_empty("code") {
+            Some(code) => inner
+                .tokens()
+                .exchange(OAuthPlatform::Top, client_id, code, now),
+            None => return fail("invalid_request", "code is required"),
+        },
+        "refresh_token" => match params.non_empty("refresh_token") {
+            Some(token) => inner
+                .tokens()
+                .refresh(OAuthPlatform::Top, client_id, token, now),
+            None => return fail("invalid_request", "refresh_token is required"),
+        },
+        _ => {
+            return fail(
+                "unsupported_grant_type",
+                "authorization_code or refresh_token",
+            )
+        }
+    };
+    match result {
+        Ok(grant) => (StatusCode::OK, grant.top_json(now)),
+        Err(_) => fail(
+            "invalid_grant",
+            "the code or refresh_token is invalid or expired",
+        ),
+    }
+}
+
+/// Answers `taobao.tmc.messages.consume` and `taobao.tmc.messages.confirm` (see [`tmc`]).
+fn tmc_call(
+    inner: &Inner,
+    app_key: &str,
+    method: &str,
+    params: &Params,
+    request_id: &str,
+    clock: tokio::time::Instant,
+    simplify: bool,
+) -> Result<Value, TopError> {
+    let invalid = |name: &str, detail: &str| {
+        TopError::with(
+            41,
+            format!("isv.invalid-parameter:{name}"),
+            detail.to_owned(),
+        )
+    };
+    if method == tmc::CONSUME {
+        let quantity = match params.non_empty("quantity") {
+            None => 100,
+            Some(text) => text
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|quantity| (10..=200).contains(quantity))
+                .ok_or_else(|| invalid("quantity", "quantity must be 10..=200"))?,
+        };
+        let redelivery = std::time::Duration::from_secs(inner.config().tmc.redelivery_secs);
+        let messages = inner.tmc().consume(app_key, quantity, clock, redelivery);
+        let mut body = Map::new();
+        if simplify {
+            body.insert("messages".to_owned(), Value::Array(messages));
+        } else if !messages.is_empty() {
+            body.insert("messages".to_owned(), json!({ "tmc_message": messages }));
+        }
+        body.insert("request_id".to_owned(), Value::from(request_id));
+        return Ok(if simplify {
+            Value::Object(body)
+        } else {
+            json!({ "tmc_messages_consume_response": body })
+        });
+    }
+    let ids = params
+        .non_empty("s_message_ids")
+        .ok_or_else(|| TopError::with(40, "isv.missing-parameter", "s_message_ids is required"))?;
+    let ids: Vec<u64> = ids
+        .split(',')
+        .map(|id| id.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(|_| invalid("s_message_ids", "s_message_ids must be numbers"))?;
+    if ids.len() > 200 {
+        return Err(invalid("s_message_ids", "at most 200 ids"));
+    }
+    inner.tmc().confirm(app_key, &ids);
+    let body = json!({ "is_success": true, "request_id": request_id });
+    Ok(if simplify {
+        body
+    } else {
+        json!({ "tmc_messages_confirm_response": body })
     })
 }

@@ -324,6 +324,19 @@ impl World {
             .collect()
     }
 
+    /// Returns each shop's items as commerce seeds (id, title, price in fen), shop by shop.
+    pub(crate) fn seed_items(&self) -> Vec<Vec<crate::commerce::SeedItem>> {
+        self.shops
+            .iter()
+            .map(|shop| {
+                shop.items
+                    .iter()
+                    .map(|item| (item.num_iid, item.item.title.clone(), item.item.price_fen))
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Returns the number of reviews in the world.
     pub(crate) fn review_count(&self) -> usize {
         self.shops.iter().map(|shop| shop.reviews.len()).sum()

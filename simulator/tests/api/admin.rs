@@ -253,7 +253,7 @@ async fn aggregator_faults_and_slow_answers() {
     let bad = running
         .client
         .post(running.url("/_sim/faults"))
-        .json(&json!({"api": "jd", "fault": "http_500"}))
+        .json(&json!({"api": "amazon", "fault": "http_500"}))
         .send()
         .await
         .unwrap();

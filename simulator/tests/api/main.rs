@@ -2,7 +2,14 @@
 
 mod admin;
 mod aggregator;
+mod jd;
+mod kuaidi100;
+mod oauth;
+mod pdd;
+mod tmc;
 mod top;
+mod top_commerce;
+mod world;
 
 use std::net::SocketAddr;
 
@@ -67,6 +74,37 @@ pub fn quiet_world(history: u32) -> SimulatorConfig {
         reviews_per_minute: 0.0,
         ..SimulatorConfig::default()
     }
+}
+
+/// `quiet_world(history)` whose commerce world changes only through `advance_commerce`
+/// (the live paces keep their mix but are far too slow to fire during a test).
+pub fn frozen_commerce(history: u32) -> SimulatorConfig {
+    let mut config = quiet_world(history);
+    config.commerce.orders_per_minute = 2e-6;
+    config.commerce.parcel_steps_per_minute = 6e-6;
+    config.commerce.listing_changes_per_minute = 1e-6;
+    config
+}
+
+/// Plays commerce events in batches until `shop_id` has an item in every listing status
+/// (on sale, delisted, sold out, deleted); returns that shop's items. Deterministic per seed.
+pub fn advance_until_every_status(simulator: &Simulator, shop_id: &str) -> Vec<simulator::SimItem> {
+    use simulator::ListingStatus::*;
+    for _ in 0..100 {
+        simulator.advance_commerce(200);
+        let items: Vec<simulator::SimItem> = simulator
+            .items()
+            .into_iter()
+            .filter(|item| item.shop_id == shop_id)
+            .collect();
+        if [OnSale, Delisted, SoldOut, Deleted]
+            .iter()
+            .all(|status| items.iter().any(|item| item.status == *status))
+        {
+            return items;
+        }
+    }
+    panic!("{shop_id} never had every listing status");
 }
 
 /// Adds an aggregator shop that the default token is not authorized for, and a second token

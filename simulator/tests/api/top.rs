@@ -293,7 +293,7 @@ async fn each_validation_failure_has_its_code() {
     type Case<'a> = (Vec<(&'a str, Option<&'a str>)>, i64, Option<&'a str>);
     let cases: Vec<Case<'_>> = vec![
         (vec![("method", None)], 21, None),
-        (vec![("method", Some("taobao.items.onsale.get"))], 22, None),
+        (vec![("method", Some("taobao.trades.sold.get"))], 22, None),
         (vec![("app_key", None)], 28, None),
         (vec![("app_key", Some("87654321"))], 29, None),
         (vec![("format", Some("xml"))], 23, None),

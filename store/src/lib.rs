@@ -5,7 +5,8 @@
 //! - [`rows`] — how an `EnrichedEvent` becomes rows of the `events` and `reviews` tables; the
 //!   one place both backends take their column values from.
 //! - [`clickhouse_store`] — `ClickHouseStore`, DDL that runs on ClickHouse 18.16 and current
-//!   releases, deduplication by looking up the batch's event ids before inserting.
+//!   releases, deduplication by looking up the batch's event ids before inserting (one
+//!   external-data request per table and batch, in `clickhouse_store::lookup`).
 //! - [`sqlite_store`] — `SqliteStore`, the same tables in one SQLite file (`INSERT OR IGNORE`).
 //! - [`handler`] — `StoreHandler`, the `bus::stage::BatchHandler` that decodes a batch and
 //!   inserts it in one call, and [`drive_options`] from the ClickHouse batching settings.

@@ -133,13 +133,79 @@ async fn duplicate_inserts_leave_the_counts_unchanged() {
 }
 
 #[tokio::test]
-async fn a_large_batch_is_looked_up_in_several_queries_and_stored_once() {
+async fn a_large_batch_is_looked_up_in_one_request_and_stored_once() {
     let mut store = fresh_store("large").await;
     let events = many_reviews(2_500);
     assert_eq!(store.insert(&events).await.unwrap(), 2_500);
     assert_eq!(store.insert(&events).await.unwrap(), 0);
     assert_eq!(store.count("events").await.unwrap(), 2_500);
     assert_eq!(store.count("reviews").await.unwrap(), 2_500);
+    store.drop_database().await.unwrap();
+}
+
+/// Events whose keys hold TabSeparated separators and escapes, and their twins whose keys
+/// differ only in how those would be written unescaped.
+fn hostile_events() -> Vec<EnrichedEvent> {
+    let keys = [
+        ("shop\tone", "entity\nnew\rline"),
+        ("shop\\tone", "entity\\nnew\\rline"),
+        ("it's \"quoted\"", "back\\slash\\"),
+        ("nul\0byte", "tab\tand\\tliteral"),
+        ("end\\", "\t\n"),
+    ];
+    let template = sample_events().remove(0);
+    keys.iter()
+        .enumerate()
+        .map(|(index, (shop_id, entity_id))| {
+            let mut event = template.clone();
+            event.event_id = format!("{}\t{index}\\n", template.event_id);
+            event.shop_id = (*shop_id).to_owned();
+            event.entity_id = (*entity_id).to_owned();
+            if let Some(review) = event.review.as_mut() {
+                review.created_at_ms += index as i64 * 1_000;
+            }
+            event
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn keys_with_separators_and_escapes_are_deduplicated() {
+    let mut store = fresh_store("hostile").await;
+    let events = hostile_events();
+    // Every second event first: its twin (same key but for escaping) must not count as stored.
+    let first: Vec<EnrichedEvent> = events.iter().step_by(2).cloned().collect();
+    assert_eq!(store.insert(&first).await.unwrap(), 3);
+    assert_eq!(store.insert(&events).await.unwrap(), 2);
+    assert_eq!(store.insert(&events).await.unwrap(), 0);
+    assert_eq!(store.count("events").await.unwrap(), 5);
+    assert_eq!(store.count("reviews").await.unwrap(), 5);
+
+    let stored: Vec<(String, String)> = store
+        .events()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.shop_id, row.entity_id))
+        .collect();
+    for event in &events {
+        assert!(
+            stored.contains(&(event.shop_id.clone(), event.entity_id.clone())),
+            "{:?} not stored verbatim in {stored:?}",
+            event.shop_id
+        );
+    }
+    let mut review_ids: Vec<String> = store
+        .reviews()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.event_id)
+        .collect();
+    review_ids.sort();
+    let mut expected: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+    expected.sort();
+    assert_eq!(review_ids, expected);
     store.drop_database().await.unwrap();
 }
 

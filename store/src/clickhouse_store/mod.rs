@@ -9,7 +9,11 @@
 //!
 //! **Idempotency.** 18.16 has no insert deduplication for non-replicated tables, so `insert`
 //! first asks which of the batch's event ids each table already holds (by the full sorting
-//! key, so the lookup reads only the granules that can hold them) and inserts only the others.
+//! key, so the lookup reads only the granules that can hold them; one request per table with
+//! the keys as external data, see the `lookup` module) and inserts only the others. The two
+//! tables are looked up and written concurrently, each deduplicated on its own: after a
+//! failure either may hold rows of the batch the other lacks, until the batch's retry
+//! completes it.
 //! `ReplacingMergeTree` ordered by the ids is the safety net should two writers race; with a
 //! single writer per partition (one consumer group) `count()` equals the number of distinct
 //! events without `FINAL`.
@@ -23,6 +27,8 @@
 //! timeouts and server errors that may pass (overload, too many parts, memory) are
 //! [`StoreError::Unavailable`]; authentication, unknown database or table, syntax and type
 //! errors are [`StoreError::Rejected`].
+
+mod lookup;
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -39,11 +45,9 @@ use crate::event_store::EventStore;
 use crate::metrics;
 use crate::rows::{self, EventRow, ReviewRow};
 use crate::tables;
+use lookup::{Lookup, LookupClient};
 
 const BACKEND: &str = "clickhouse";
-
-/// Largest id-lookup query in bytes; ClickHouse's default `max_query_size` is 256 KiB.
-const MAX_LOOKUP_QUERY_BYTES: usize = 128 * 1024;
 
 /// One schema version: what it does and its statements (each idempotent, one per request).
 struct Migration {
@@ -131,6 +135,8 @@ pub struct ClickHouseStore {
     root: Client,
     /// With `database` selected: everything else.
     client: Client,
+    /// The id lookups (external data over plain HTTP).
+    lookups: LookupClient,
     database: String,
     url: String,
     request_timeout: Duration,
@@ -166,7 +172,14 @@ impl ClickHouseStore {
 
     /// Builds the store on a prepared client (the mock server's in unit tests).
     async fn with_client(root: Client, config: &ClickHouseConfig) -> Result<Self> {
+        let lookups = LookupClient::new(
+            &config.url,
+            &config.database,
+            &config.user,
+            config.password.clone(),
+        )?;
         let mut store = ClickHouseStore {
+            lookups,
             client: root.clone().with_database(&config.database),
             root,
             database: config.database.clone(),
@@ -235,25 +248,14 @@ impl ClickHouseStore {
             .await
     }
 
-    /// Returns the event ids among `keys` that `table` already holds. Each key is the tuple
-    /// of SQL literals matching `key_columns`, the table's sorting key.
-    async fn stored_ids(
-        &self,
-        table: &str,
-        key_columns: &str,
-        keys: impl Iterator<Item = String>,
-    ) -> Result<HashSet<String>> {
-        let mut found = HashSet::new();
-        for sql in lookup_queries(table, key_columns, keys) {
-            found.extend(self.fetch_ids(&sql).await?);
-        }
-        Ok(found)
-    }
-
-    async fn fetch_ids(&self, sql: &str) -> Result<Vec<String>> {
-        let query = self.client.query_raw(sql);
-        self.timed("lookup of stored event ids", query.fetch_all::<String>())
-            .await
+    /// Returns the event ids among `keys` (a keys file of `lookup`) that its table already
+    /// holds, in one request.
+    async fn stored_ids(&self, lookup: &Lookup, keys: String) -> Result<HashSet<String>> {
+        self.timed(
+            "lookup of stored event ids",
+            self.lookups.stored_ids(lookup, keys),
+        )
+        .await
     }
 
     /// Inserts `rows` into `table` in one INSERT; returns once the server confirmed it.
@@ -362,103 +364,88 @@ impl EventStore for ClickHouseStore {
 
 impl ClickHouseStore {
     async fn insert_new(&self, events: &[EnrichedEvent]) -> Result<usize> {
+        let started = Instant::now();
         let rows = rows::rows(events)?;
+        let rows_ms = millis_since(started);
 
-        let stored_events = self
-            .stored_ids(
+        // The tables are independent, so both are looked up and written at once. Should one
+        // fail (or the process die) after the other was written, the retry of the batch finds
+        // the written rows and completes the rest: each table is deduplicated on its own.
+        let (events_outcome, reviews_outcome) = tokio::try_join!(
+            self.store_new(
                 tables::EVENTS,
-                "platform, shop_id, kind, entity_id, event_id",
-                rows.events.iter().map(event_key),
-            )
-            .await?;
-        let new_events: Vec<&EventRow> = rows
-            .events
-            .iter()
-            .filter(|row| !stored_events.contains(&row.event_id))
-            .collect();
-
-        // Looked up separately: a crash between the two inserts leaves events without their
-        // review rows, which the retry then completes.
-        let stored_reviews = self
-            .stored_ids(
+                &lookup::EVENTS,
+                lookup::event_keys(&rows.events),
+                &rows.events,
+                |row| &row.event_id,
+                rows.duplicate_events,
+            ),
+            self.store_new(
                 tables::REVIEWS,
-                "platform, shop_id, created_at, event_id",
-                rows.reviews.iter().map(review_key),
-            )
-            .await?;
-        let new_reviews: Vec<&ReviewRow> = rows
-            .reviews
+                &lookup::REVIEWS,
+                lookup::review_keys(&rows.reviews),
+                &rows.reviews,
+                |row| &row.event_id,
+                rows.duplicate_reviews,
+            ),
+        )?;
+        tracing::debug!(
+            backend = BACKEND,
+            events = rows.events.len(),
+            new_events = events_outcome.inserted,
+            new_reviews = reviews_outcome.inserted,
+            rows_ms,
+            events_lookup_ms = events_outcome.lookup_ms,
+            events_insert_ms = events_outcome.insert_ms,
+            reviews_lookup_ms = reviews_outcome.lookup_ms,
+            reviews_insert_ms = reviews_outcome.insert_ms,
+            "batch stored"
+        );
+        Ok(events_outcome.inserted)
+    }
+
+    /// Looks up which of `rows` (described by `keys`, a keys file of `lookup`) `table`
+    /// holds, inserts the others and counts both in the metrics; `duplicates` is the number
+    /// of the batch's own duplicates dropped before.
+    async fn store_new<T>(
+        &self,
+        table: &'static str,
+        lookup: &Lookup,
+        keys: String,
+        rows: &[T],
+        event_id: fn(&T) -> &String,
+        duplicates: usize,
+    ) -> Result<TableOutcome>
+    where
+        T: RowOwned + RowWrite,
+    {
+        let started = Instant::now();
+        let stored = self.stored_ids(lookup, keys).await?;
+        let new_rows: Vec<&T> = rows
             .iter()
-            .filter(|row| !stored_reviews.contains(&row.event_id))
+            .filter(|row| !stored.contains(event_id(row)))
             .collect();
-
-        self.write(tables::EVENTS, &new_events).await?;
-        metrics::record_rows(
-            tables::EVENTS,
-            new_events.len(),
-            stored_events.len() + rows.duplicate_events,
-        );
-        self.write(tables::REVIEWS, &new_reviews).await?;
-        metrics::record_rows(
-            tables::REVIEWS,
-            new_reviews.len(),
-            stored_reviews.len() + rows.duplicate_reviews,
-        );
-        Ok(new_events.len())
+        let lookup_ms = millis_since(started);
+        let started = Instant::now();
+        self.write(table, &new_rows).await?;
+        metrics::record_rows(table, new_rows.len(), stored.len() + duplicates);
+        Ok(TableOutcome {
+            inserted: new_rows.len(),
+            lookup_ms,
+            insert_ms: millis_since(started),
+        })
     }
 }
 
-/// The queries asking which of `keys` `table` holds, each at most about
-/// `MAX_LOOKUP_QUERY_BYTES` long (one key more at worst); none for no keys.
-fn lookup_queries(
-    table: &str,
-    key_columns: &str,
-    keys: impl Iterator<Item = String>,
-) -> Vec<String> {
-    let prefix = format!("SELECT event_id FROM {table} WHERE ({key_columns}) IN (");
-    let mut queries = Vec::new();
-    let mut sql = String::new();
-    for key in keys {
-        if sql.is_empty() {
-            sql.push_str(&prefix);
-        } else {
-            sql.push_str(", ");
-        }
-        sql.push_str(&key);
-        if sql.len() >= MAX_LOOKUP_QUERY_BYTES {
-            sql.push(')');
-            queries.push(std::mem::take(&mut sql));
-        }
-    }
-    if !sql.is_empty() {
-        sql.push(')');
-        queries.push(sql);
-    }
-    queries
+/// What [`ClickHouseStore::store_new`] did to one table.
+struct TableOutcome {
+    inserted: usize,
+    lookup_ms: f64,
+    insert_ms: f64,
 }
 
-/// The sorting-key tuple of an `events` row as SQL.
-fn event_key(row: &EventRow) -> String {
-    format!(
-        "({}, {}, {}, {}, {})",
-        string_literal(&row.platform),
-        string_literal(&row.shop_id),
-        string_literal(&row.kind),
-        string_literal(&row.entity_id),
-        string_literal(&row.event_id)
-    )
-}
-
-/// The sorting-key tuple of a `reviews` row as SQL; `created_at` is computed exactly as the
-/// column's `MATERIALIZED` expression computes it.
-fn review_key(row: &ReviewRow) -> String {
-    format!(
-        "({}, {}, toDateTime(intDiv({}, 1000)), {})",
-        string_literal(&row.platform),
-        string_literal(&row.shop_id),
-        row.created_at_ms,
-        string_literal(&row.event_id)
-    )
+fn millis_since(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1e3
 }
 
 /// A ClickHouse string literal: single quotes, with `\` and `'` escaped.

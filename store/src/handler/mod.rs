@@ -44,23 +44,24 @@ impl StoreHandler {
 #[async_trait]
 impl BatchHandler for StoreHandler {
     async fn handle(&mut self, batch: &[Record]) -> Result<Vec<Verdict>, HandlerError> {
-        let codec = AvroCodec::enriched_event();
+        let started = std::time::Instant::now();
         let mut verdicts = Vec::with_capacity(batch.len());
         let mut events = Vec::with_capacity(batch.len());
-        for record in batch {
-            match codec.decode::<EnrichedEvent>(&record.payload) {
-                Ok(event) => match rows::check(&event) {
-                    Ok(()) => {
-                        events.push(event);
-                        verdicts.push(Verdict::Done);
-                    }
-                    Err(error) => verdicts.push(Verdict::DeadLetter(error.to_string())),
-                },
-                Err(error) => verdicts.push(Verdict::DeadLetter(format!(
-                    "undecodable enriched event: {error}"
-                ))),
+        for decoded in decode_all(batch) {
+            match decoded {
+                Ok(event) => {
+                    events.push(event);
+                    verdicts.push(Verdict::Done);
+                }
+                Err(reason) => verdicts.push(Verdict::DeadLetter(reason)),
             }
         }
+        tracing::debug!(
+            stage = STAGE,
+            records = batch.len(),
+            decode_ms = started.elapsed().as_secs_f64() * 1e3,
+            "batch decoded"
+        );
         let stored = if events.is_empty() {
             0
         } else {
@@ -78,6 +79,20 @@ impl BatchHandler for StoreHandler {
             .inc_by(events.len().saturating_sub(stored) as u64);
         Ok(verdicts)
     }
+}
+
+/// Decodes and checks every record of `batch`, in order: the event, or why it has to be
+/// dead-lettered.
+fn decode_all(batch: &[Record]) -> Vec<Result<EnrichedEvent, String>> {
+    batch.iter().map(decode_one).collect()
+}
+
+fn decode_one(record: &Record) -> Result<EnrichedEvent, String> {
+    let event = AvroCodec::enriched_event()
+        .decode::<EnrichedEvent>(&record.payload)
+        .map_err(|error| format!("undecodable enriched event: {error}"))?;
+    rows::check(&event).map_err(|error| error.to_string())?;
+    Ok(event)
 }
 
 /// The batching of the store stage: `max_rows` records, `max_bytes` of encoded events or

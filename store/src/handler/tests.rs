@@ -235,3 +235,25 @@ fn drive_options_follow_the_clickhouse_batching_config() {
     assert_eq!(defaults.max_bytes, 8 * 1024 * 1024);
     assert_eq!(defaults.max_wait, Duration::from_secs(1));
 }
+
+#[test]
+fn decode_all_keeps_the_order_and_puts_dead_letters_in_place() {
+    let events = many_reviews(50);
+    let mut batch: Vec<Record> = events.iter().map(encoded).collect();
+    let mut no_entity = events[7].clone();
+    no_entity.review = None;
+    batch[7] = encoded(&no_entity);
+    batch[20] = Record::new("garbage", b"not avro".to_vec());
+    let decoded = decode_all(&batch);
+    assert_eq!(decoded.len(), 50);
+    for (index, result) in decoded.iter().enumerate() {
+        match (index, result) {
+            (7, Err(reason)) => assert!(reason.contains("no review entity"), "{reason}"),
+            (20, Err(reason)) => {
+                assert!(reason.starts_with("undecodable enriched event"), "{reason}")
+            }
+            (_, Ok(event)) => assert_eq!(event, &events[index], "record {index}"),
+            (_, Err(reason)) => panic!("record {index}: {reason}"),
+        }
+    }
+}

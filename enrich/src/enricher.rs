@@ -11,16 +11,21 @@ use std::sync::Arc;
 use schemas::model::event_types;
 use schemas::{EnrichedEvent, EntityKind, RawRecord, TextAnalysis};
 
+use crate::aspects::AspectMatcher;
 use crate::config::EnrichConfig;
 use crate::error::EnrichError;
 use crate::keywords::KeywordMatcher;
 use crate::segment::{JiebaSegmenter, Segmenter};
+use crate::sentiment::{builtin_model, extract, Sentiment, SentimentModel};
+use crate::text::{is_cjk_ideograph, is_word};
 
 /// Segments text, finds keywords and maps raw records to enriched events.
 #[derive(Clone)]
 pub struct Enricher {
     segmenter: Arc<dyn Segmenter>,
     keywords: KeywordMatcher,
+    sentiment: Sentiment,
+    aspects: AspectMatcher,
 }
 
 impl std::fmt::Debug for Enricher {
@@ -46,18 +51,30 @@ impl Enricher {
         config: &EnrichConfig,
     ) -> Result<Enricher, EnrichError> {
         config.validate()?;
+        let model = match &config.sentiment_model {
+            Some(path) => Arc::new(SentimentModel::load(path)?),
+            None => builtin_model()?,
+        };
         Ok(Enricher {
             segmenter,
             keywords: KeywordMatcher::new(config.effective_keywords())?,
+            sentiment: Sentiment::new(model, config.neutral_min, config.neutral_max),
+            aspects: AspectMatcher::builtin(),
         })
     }
 
-    /// Analyses one text: language, tokens without whitespace or punctuation, and keyword
-    /// hits. Sentiment, polarity and aspects stay empty until a model produces them.
+    /// Analyses one text: language, tokens without whitespace or punctuation, keyword hits,
+    /// P(positive) with its polarity, and the aspects mentioned with their own polarity.
+    /// A text without any word gets no sentiment, polarity or aspects.
     pub fn analyze(&self, text: &str) -> TextAnalysis {
-        let tokens = self
-            .segmenter
-            .cut(text)
+        let pieces = self.segmenter.cut(text);
+        let features = extract(text, &pieces);
+        let score = self.sentiment.score(&features);
+        let aspects = match &score {
+            Some(score) => self.aspects.find(text, &features, score, &self.sentiment),
+            None => Vec::new(),
+        };
+        let tokens = pieces
             .into_iter()
             .filter(|token| is_word(token))
             .map(str::to_owned)
@@ -66,9 +83,9 @@ impl Enricher {
             lang: detect_lang(text).to_owned(),
             tokens,
             keywords: self.keywords.find(text),
-            sentiment: None,
-            polarity: None,
-            aspects: Vec::new(),
+            sentiment: score.as_ref().map(|score| score.probability),
+            polarity: score.as_ref().map(|score| score.polarity),
+            aspects,
         }
     }
 
@@ -86,10 +103,15 @@ impl Enricher {
         let (event_type, text) = match raw.kind {
             EntityKind::Review => {
                 let review = raw.review.as_ref().ok_or_else(missing)?;
-                (
-                    event_types::REVIEW_RECEIVED,
-                    Some(self.analyze(&review.content)),
-                )
+                let analysis = self.analyze(&review.content);
+                let polarity = analysis
+                    .polarity
+                    .map_or("none", |polarity| polarity.as_str());
+                crate::metrics::metrics()
+                    .reviews_total
+                    .with_label_values(&[polarity])
+                    .inc();
+                (event_types::REVIEW_RECEIVED, Some(analysis))
             }
             EntityKind::Shipment => {
                 raw.shipment.as_ref().ok_or_else(missing)?;
@@ -121,42 +143,6 @@ pub fn detect_lang(text: &str) -> &'static str {
     } else {
         "en"
     }
-}
-
-fn is_cjk_ideograph(c: char) -> bool {
-    matches!(c,
-        '\u{4E00}'..='\u{9FFF}'     // CJK Unified Ideographs
-        | '\u{3400}'..='\u{4DBF}'   // Extension A
-        | '\u{F900}'..='\u{FAFF}'   // Compatibility Ideographs
-        | '\u{20000}'..='\u{2FA1F}' // Extensions B–F and Compatibility Supplement
-    )
-}
-
-/// Returns false for tokens made only of whitespace and punctuation.
-fn is_word(token: &str) -> bool {
-    !token
-        .chars()
-        .all(|c| c.is_whitespace() || is_punctuation(c))
-}
-
-fn is_punctuation(c: char) -> bool {
-    c.is_ascii_punctuation()
-        || matches!(c,
-            '\u{00A1}' | '\u{00A7}' | '\u{00AB}' | '\u{00B6}' | '\u{00B7}' | '\u{00BB}' | '\u{00BF}'
-            | '\u{2010}'..='\u{2027}'   // dashes, quotes, bullets, ellipsis
-            | '\u{2030}'..='\u{205E}'   // per mille, primes, more punctuation
-            | '\u{3001}'..='\u{3003}'   // 、。〃
-            | '\u{3008}'..='\u{3011}'   // 〈〉《》「」『』【】
-            | '\u{3014}'..='\u{301F}'   // 〔〕〖〗〘〙〚〛〜〝〞〟
-            | '\u{30FB}'                // ・
-            | '\u{FE10}'..='\u{FE19}'   // vertical forms
-            | '\u{FE30}'..='\u{FE4F}'   // CJK compatibility forms
-            | '\u{FE50}'..='\u{FE6B}'   // small form variants
-            | '\u{FF01}'..='\u{FF0F}'   // ！＂＃＄％＆＇（）＊＋，－．／
-            | '\u{FF1A}'..='\u{FF20}'   // ：；＜＝＞？＠
-            | '\u{FF3B}'..='\u{FF40}'   // ［＼］＾＿｀
-            | '\u{FF5B}'..='\u{FF65}'   // ｛｜｝～｟｠｡｢｣､･
-        )
 }
 
 #[cfg(test)]

@@ -33,6 +33,16 @@ pub enum EnrichError {
         line: usize,
         reason: String,
     },
+    /// A sentiment model is malformed or was trained with other features.
+    #[error("invalid sentiment model: {reason}")]
+    Model { reason: String },
+    /// A sentiment model file cannot be read.
+    #[error("failed to read sentiment model {}: {source}", path.display())]
+    ModelRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The stage loop stopped (`code` as in the `shopwatch_errors_total` label).
     #[error("enrich stage failed ({code}): {reason}")]
     Stage {

@@ -1,15 +1,18 @@
 //! Keyword hits from a dictionary, found with aho-corasick.
 //!
 //! Contract: every dictionary word occurring in the text is reported once, in the order of its
-//! first occurrence (overlapping words are all reported, the longer one first when two start
-//! at the same place). ASCII letters match case-insensitively; the hit carries the
-//! dictionary's spelling.
+//! first occurrence (partly overlapping words are all reported, the longer one first when two
+//! start at the same place; a word wholly inside a longer hit, 破损 in 包装破损, is not). ASCII letters match case-insensitively; the hit carries the
+//! dictionary's spelling. ASCII words match whole words only ("late" not in "chocolate"). An occurrence preceded by a negator in the same clause (不破损,
+//! 没有破损; see [`crate::negation`]) is not a hit; another occurrence of the word may be.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use schemas::KeywordHit;
 
 use crate::config::KeywordEntry;
 use crate::error::EnrichError;
+use crate::negation::is_negated;
+use crate::text::on_word_boundaries;
 
 /// A compiled keyword dictionary.
 #[derive(Debug, Clone)]
@@ -29,6 +32,7 @@ impl KeywordMatcher {
         }
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .ascii_case_insensitive(true)
             .build(entries.iter().map(|entry| entry.word.as_str()))
             .map_err(|error| EnrichError::Config {
@@ -55,11 +59,21 @@ impl KeywordMatcher {
         let Some(automaton) = &self.automaton else {
             return Vec::new();
         };
+        let found: Vec<(usize, usize, usize)> = automaton
+            .find_overlapping_iter(text)
+            .filter(|found| on_word_boundaries(text, found.start(), found.end()))
+            .filter(|found| !is_negated(text, found.start()))
+            .map(|found| (found.start(), found.end(), found.pattern().as_usize()))
+            .collect();
         let mut first_seen: Vec<Option<(usize, usize)>> = vec![None; self.entries.len()];
-        for found in automaton.find_overlapping_iter(text) {
-            let slot = &mut first_seen[found.pattern().as_usize()];
-            if slot.is_none() {
-                *slot = Some((found.start(), found.len()));
+        for &(start, end, pattern) in &found {
+            // A word inside a longer hit (破损 in 包装破损) is the same mention.
+            let inside_longer = found.iter().any(|&(other_start, other_end, _)| {
+                other_start <= start && end <= other_end && other_end - other_start > end - start
+            });
+            let slot = &mut first_seen[pattern];
+            if slot.is_none() && !inside_longer {
+                *slot = Some((start, end - start));
             }
         }
         let mut hits: Vec<(usize, usize, usize)> = first_seen

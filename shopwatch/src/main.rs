@@ -49,10 +49,41 @@ enum Command {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Runs the enrich stage on Kafka.
+    /// Runs the enrich stage on Kafka (--config), or enriches a JSON-lines file (--input).
     Enrich {
+        /// Config file of the Kafka stage (also used by batch mode, for the [enrich] section).
+        #[arg(long, required_unless_present = "input")]
+        config: Option<PathBuf>,
+        /// Batch mode: JSON lines with at least `id` and `text`.
         #[arg(long)]
-        config: PathBuf,
+        input: Option<PathBuf>,
+        /// Batch mode: where to write the enriched lines (default: stdout).
+        #[arg(long, requires = "input")]
+        output: Option<PathBuf>,
+        /// Batch mode: worker threads (default: all cores).
+        #[arg(long, requires = "input")]
+        threads: Option<usize>,
+    },
+    /// Trains the sentiment model from labelled reviews (reproducible).
+    TrainSentiment {
+        /// Labelled JSON lines (`id`, `text`, `label` = pos/neg).
+        #[arg(long, default_value = shopwatch::train::DEFAULT_DATA)]
+        data: PathBuf,
+        /// Where to write the model (enrich compiles in enrich/models/sentiment.bin).
+        #[arg(long, default_value = shopwatch::train::DEFAULT_OUT)]
+        out: PathBuf,
+        /// Passes over the data.
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// Hash bits (the model has 2^bits weights).
+        #[arg(long, default_value_t = 18)]
+        bits: u32,
+        /// AdaGrad learning rate.
+        #[arg(long, default_value_t = 0.05)]
+        learning_rate: f32,
+        /// L2 penalty per update.
+        #[arg(long, default_value_t = 1e-4)]
+        l2: f32,
     },
     /// Runs the store stage on Kafka.
     Store {
@@ -168,7 +199,56 @@ async fn run(command: Command, shutdown: CancellationToken) -> anyhow::Result<()
             }
         }
         Command::Ingest { config } => run_role(&config, Role::Ingest, shutdown).await,
-        Command::Enrich { config } => run_role(&config, Role::Enrich, shutdown).await,
+        Command::Enrich {
+            config,
+            input: Some(input),
+            output,
+            threads,
+        } => {
+            let enrich_config = match config {
+                Some(path) => Config::load(Some(&path))?.enrich,
+                None => enrich::EnrichConfig::default(),
+            };
+            let options = shopwatch::batch::BatchOptions {
+                input,
+                output,
+                threads,
+            };
+            tokio::task::spawn_blocking(move || {
+                shopwatch::batch::run_batch(&enrich_config, &options)
+            })
+            .await??;
+            Ok(())
+        }
+        Command::Enrich {
+            config: Some(config),
+            ..
+        } => run_role(&config, Role::Enrich, shutdown).await,
+        Command::Enrich { .. } => anyhow::bail!("shopwatch enrich needs --config or --input"),
+        Command::TrainSentiment {
+            data,
+            out,
+            epochs,
+            bits,
+            learning_rate,
+            l2,
+        } => {
+            let command = shopwatch::train::TrainCommand {
+                data,
+                out,
+                options: enrich::sentiment::train::TrainOptions {
+                    epochs,
+                    bits,
+                    learning_rate,
+                    l2,
+                    ..Default::default()
+                },
+            };
+            let report = tokio::task::spawn_blocking(move || shopwatch::train::run_train(&command))
+                .await??;
+            print!("{report}");
+            Ok(())
+        }
         Command::Store { config } => run_role(&config, Role::Store, shutdown).await,
         Command::Alert { config } => run_role(&config, Role::Alert, shutdown).await,
         Command::Simulate { listen, config } => {

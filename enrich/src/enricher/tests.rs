@@ -1,6 +1,6 @@
 use std::io::Write;
 
-use schemas::{samples, KeywordHit};
+use schemas::{samples, AspectPolarity, KeywordHit, Polarity};
 
 use super::*;
 use crate::config::KeywordEntry;
@@ -16,6 +16,13 @@ fn hit(word: &str, category: &str) -> KeywordHit {
     }
 }
 
+fn aspect(name: &str, polarity: Polarity) -> AspectPolarity {
+    AspectPolarity {
+        aspect: name.into(),
+        polarity,
+    }
+}
+
 fn words(hits: &[KeywordHit]) -> Vec<&str> {
     hits.iter().map(|hit| hit.word.as_str()).collect()
 }
@@ -23,22 +30,25 @@ fn words(hits: &[KeywordHit]) -> Vec<&str> {
 #[test]
 fn review_text_is_segmented_without_punctuation_and_keywords_found() {
     let analysis = default_enricher().analyze("快递太慢了，包装破损");
+    assert_eq!(analysis.lang, "zh");
+    assert_eq!(analysis.tokens, ["快递", "太慢", "了", "包装", "破损"]);
+    // 破损 lies inside the longer hit 包装破损: one mention, one hit.
     assert_eq!(
-        analysis,
-        TextAnalysis {
-            lang: "zh".into(),
-            tokens: vec![
-                "快递".into(),
-                "太慢".into(),
-                "了".into(),
-                "包装".into(),
-                "破损".into()
-            ],
-            keywords: vec![hit("破损", "default")],
-            sentiment: None,
-            polarity: None,
-            aspects: Vec::new(),
-        }
+        analysis.keywords,
+        vec![hit("快递太慢", "logistics"), hit("包装破损", "packaging")]
+    );
+    assert_eq!(analysis.polarity, Some(Polarity::Negative));
+    assert!(
+        analysis.sentiment.unwrap() < 0.2,
+        "{:?}",
+        analysis.sentiment
+    );
+    assert_eq!(
+        analysis.aspects,
+        vec![
+            aspect("logistics", Polarity::Negative),
+            aspect("packaging", Polarity::Negative)
+        ]
     );
 }
 
@@ -52,10 +62,10 @@ fn several_and_repeated_hits_are_reported_once_in_order_of_first_occurrence() {
     assert_eq!(
         analysis.keywords,
         vec![
-            hit("垃圾", "default"),
-            hit("骗人", "default"),
-            hit("假货", "default"),
-            hit("差评", "default"),
+            hit("垃圾", "general"),
+            hit("骗人", "general"),
+            hit("假货", "counterfeit"),
+            hit("差评", "general"),
         ]
     );
 }
@@ -128,7 +138,7 @@ fn configured_keywords_replace_the_defaults_and_extra_entries_add_to_them() {
         vec![
             hit("假货", "fraud"),
             hit("漏水", "quality"),
-            hit("差评", "default")
+            hit("差评", "general")
         ]
     );
 }
@@ -143,8 +153,10 @@ fn config_parses_from_toml_with_defaults_and_rejects_unknown_keys() {
     )
     .unwrap();
     assert_eq!(config.max_batch, 64);
-    assert_eq!(config.keywords.len(), 9);
-    assert_eq!(config.keywords[0], KeywordEntry::new("差评", "default"));
+    assert_eq!(config.keywords, EnrichConfig::default().keywords);
+    assert_eq!(config.keywords[0], KeywordEntry::new("差评", "general"));
+    assert_eq!((config.neutral_min, config.neutral_max), (0.4, 0.6));
+    assert_eq!(config.sentiment_model, None);
     assert_eq!(
         config.extra_keywords[1],
         KeywordEntry::new("掉色", "default")
@@ -260,8 +272,11 @@ fn review_becomes_review_received_with_text_analysis() {
     assert_eq!(event.review, raw.review);
     let text = event.text.expect("reviews carry a text analysis");
     assert_eq!(text.tokens, ["快递", "太慢", "了", "包装", "破损"]);
-    assert_eq!(text.keywords, vec![hit("破损", "default")]);
-    assert_eq!(text.sentiment, None);
+    assert_eq!(
+        text.keywords,
+        vec![hit("快递太慢", "logistics"), hit("包装破损", "packaging")]
+    );
+    assert_eq!(text.polarity, Some(Polarity::Negative));
 }
 
 #[test]
@@ -304,4 +319,203 @@ fn record_without_its_entity_is_bad_data() {
             raw.event_id
         )
     );
+}
+
+#[test]
+fn every_default_keyword_of_the_user_list_has_a_builtin_category() {
+    let config = EnrichConfig::default();
+    for word in crate::config::DEFAULT_KEYWORDS {
+        let entry = config
+            .keywords
+            .iter()
+            .find(|entry| entry.word == *word)
+            .unwrap_or_else(|| panic!("{word} missing"));
+        assert_ne!(entry.category, crate::config::DEFAULT_CATEGORY, "{word}");
+    }
+}
+
+#[test]
+fn negated_keywords_are_not_hits_and_categories_are_reported() {
+    let enricher = default_enricher();
+    assert_eq!(enricher.analyze("包装很好，不破损").keywords, vec![]);
+    assert_eq!(enricher.analyze("没有破损，也没有少发").keywords, vec![]);
+    assert_eq!(
+        enricher.analyze("没有破损，但是发错了颜色").keywords,
+        vec![hit("发错", "logistics")]
+    );
+    assert_eq!(
+        enricher.analyze("衣服偏小，色差严重，客服不理人").keywords,
+        vec![
+            hit("偏小", "size"),
+            hit("色差", "description"),
+            hit("不理人", "service")
+        ]
+    );
+    // A negated first occurrence does not hide a later plain one.
+    assert_eq!(
+        words(&enricher.analyze("不是假货吗？就是假货").keywords),
+        ["假货"]
+    );
+}
+
+#[test]
+fn short_reviews_get_the_expected_polarity() {
+    let enricher = default_enricher();
+    for (text, expected) in [
+        ("差评", Polarity::Negative),
+        ("物流快", Polarity::Positive),
+        ("不好用", Polarity::Negative),
+        ("很好吃，下次还点", Polarity::Positive),
+        ("太难吃了，再也不点了", Polarity::Negative),
+        ("送餐太慢，饭都凉了", Polarity::Negative),
+        ("质量很好，物流也快，客服态度好", Polarity::Positive),
+        ("假货，和专柜的不一样", Polarity::Negative),
+        ("衣服偏小，色差严重", Polarity::Negative),
+        ("价格实惠，性价比高", Polarity::Positive),
+        ("😡😡", Polarity::Negative),
+        ("👍👍", Polarity::Positive),
+    ] {
+        let analysis = enricher.analyze(text);
+        assert_eq!(
+            analysis.polarity,
+            Some(expected),
+            "{text}: {:?}",
+            analysis.sentiment
+        );
+    }
+}
+
+#[test]
+fn aspects_get_the_polarity_of_their_own_clause() {
+    let enricher = default_enricher();
+    assert_eq!(
+        enricher.analyze("东西不错，就是包装差点").aspects,
+        vec![
+            aspect("quality", Polarity::Positive),
+            aspect("packaging", Polarity::Negative)
+        ]
+    );
+    assert_eq!(
+        enricher.analyze("味道不错，但是送得太慢了").aspects,
+        vec![
+            aspect("quality", Polarity::Positive),
+            aspect("logistics", Polarity::Negative)
+        ]
+    );
+    assert_eq!(
+        enricher.analyze("质量很好，物流也快，客服态度好").aspects,
+        vec![
+            aspect("quality", Polarity::Positive),
+            aspect("logistics", Polarity::Positive),
+            aspect("service", Polarity::Positive)
+        ]
+    );
+}
+
+#[test]
+fn texts_without_words_get_no_sentiment() {
+    let analysis = default_enricher().analyze("！！ 。。");
+    assert_eq!(analysis.sentiment, None);
+    assert_eq!(analysis.polarity, None);
+    assert_eq!(analysis.aspects, vec![]);
+}
+
+#[test]
+fn neutral_band_is_validated_and_applied() {
+    let config = EnrichConfig {
+        neutral_min: 0.7,
+        neutral_max: 0.6,
+        ..EnrichConfig::default()
+    };
+    assert!(Enricher::new(&config).is_err());
+    let wide = EnrichConfig {
+        neutral_min: 0.0,
+        neutral_max: 1.0,
+        ..EnrichConfig::default()
+    };
+    let analysis = Enricher::new(&wide).unwrap().analyze("差评");
+    assert_eq!(analysis.polarity, Some(Polarity::Neutral));
+}
+
+#[test]
+fn a_configured_model_file_overrides_the_builtin_model() {
+    let always_negative = crate::sentiment::SentimentModel::from_weights(1, -10.0, vec![0.0; 2])
+        .unwrap()
+        .to_bytes();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(&always_negative).unwrap();
+    let config = EnrichConfig {
+        sentiment_model: Some(file.path().to_path_buf()),
+        ..EnrichConfig::default()
+    };
+    let analysis = Enricher::new(&config).unwrap().analyze("非常好，很满意");
+    assert_eq!(analysis.polarity, Some(Polarity::Negative));
+    assert!(analysis.sentiment.unwrap() < 0.001);
+
+    let missing = EnrichConfig {
+        sentiment_model: Some("/nonexistent/model.bin".into()),
+        ..EnrichConfig::default()
+    };
+    let error = Enricher::new(&missing).unwrap_err();
+    assert!(
+        error.to_string().contains("/nonexistent/model.bin"),
+        "{error}"
+    );
+}
+
+#[test]
+fn english_reviews_get_stemmed_features_keywords_and_aspects() {
+    let enricher = default_enricher();
+    let analysis = enricher.analyze("The box was crushed and the item is broken. Not good.");
+    assert_eq!(analysis.lang, "en");
+    assert_eq!(
+        analysis.keywords,
+        vec![hit("crushed", "packaging"), hit("broken", "quality")]
+    );
+    assert_eq!(analysis.polarity, Some(Polarity::Negative));
+    assert_eq!(
+        analysis.aspects,
+        vec![
+            aspect("packaging", Polarity::Negative),
+            aspect("quality", Polarity::Negative)
+        ]
+    );
+    let praise = enricher.analyze("Great cup, fast shipping!");
+    assert_eq!(praise.polarity, Some(Polarity::Positive));
+    assert_eq!(
+        praise.aspects,
+        vec![aspect("logistics", Polarity::Positive)]
+    );
+    assert_eq!(
+        enricher.analyze("It is FAKE, don't buy").polarity,
+        Some(Polarity::Negative)
+    );
+}
+
+#[test]
+fn ascii_keywords_match_whole_words_only() {
+    let config = EnrichConfig {
+        extra_keywords: vec![KeywordEntry::new("late", "logistics")],
+        ..EnrichConfig::default()
+    };
+    let enricher = Enricher::new(&config).unwrap();
+    assert_eq!(enricher.analyze("I love the chocolate").keywords, vec![]);
+    assert_eq!(
+        enricher.analyze("chocolate arrived late!").keywords,
+        vec![hit("late", "logistics")]
+    );
+    assert_eq!(crate::sentiment::features::english_stem("Shipping"), "ship");
+}
+
+#[test]
+fn enriched_reviews_are_counted_by_polarity() {
+    let counter = crate::metrics::metrics()
+        .reviews_total
+        .with_label_values(&["neg"]);
+    let before = counter.get();
+    // The first sample review reads 快递太慢了，包装破损: negative.
+    default_enricher()
+        .enrich(&samples::raw_records()[0], 1)
+        .unwrap();
+    assert!(counter.get() > before);
 }

@@ -78,7 +78,8 @@ async fn garbage_is_dead_lettered_and_the_rest_reaches_the_sink() {
     assert_eq!(review.source_event_id, raws[0].event_id);
     let text = review.text.as_ref().expect("review analysed");
     assert_eq!(text.tokens, ["快递", "太慢", "了", "包装", "破损"]);
-    assert_eq!(text.keywords[0].word, "破损");
+    assert_eq!(text.keywords[0].word, "快递太慢");
+    assert_eq!(text.polarity, Some(schemas::Polarity::Negative));
     let (key, shipment) = &received[1];
     assert_eq!(key, "taobao/123/shipment/YT1234567890");
     assert_eq!(shipment.event_type, "shipment.observed");

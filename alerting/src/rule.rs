@@ -4,13 +4,17 @@
 //! whose rating is one of `ratings`, or whose star score (when present) is at most
 //! `max_score`, or whose text has at least `min_keyword_hits` keyword hits. The alert is
 //! `critical` when the rating is one of `critical_ratings` or the score is at most
-//! `critical_max_score`, else `warning`. Other events never fire.
+//! `critical_max_score`, else `warning`. It also fires (as `warning`, unless the rating or
+//! score makes it critical) when enrich's sentiment model gave the text polarity `neg`; turn
+//! that off with [`NegativeReviewRule::with_negative_polarity`]. When the text was analysed,
+//! the alert carries the `polarity`, `sentiment` (P(positive), two decimals) and
+//! `negative_aspects` annotations. Other events never fire.
 
 use std::collections::BTreeMap;
 
 use schemas::model::event_types;
 use schemas::privacy::mask_nick;
-use schemas::{EnrichedEvent, Review};
+use schemas::{EnrichedEvent, Polarity, Review, TextAnalysis};
 
 use crate::alert::{annotations, fingerprint, labels, rating_word, Alert};
 use crate::config::NegativeReviewRuleConfig;
@@ -20,6 +24,13 @@ pub const RULE_NAME: &str = "negative_review";
 /// The `alertname` label of its alerts.
 pub const ALERT_NAME: &str = "NegativeReview";
 
+/// Annotation: the text's polarity (`neg`, `neutral`, `pos`).
+pub const ANNOTATION_POLARITY: &str = "polarity";
+/// Annotation: P(positive) of the text, two decimals.
+pub const ANNOTATION_SENTIMENT: &str = "sentiment";
+/// Annotation: the aspects with polarity `neg`, comma-separated.
+pub const ANNOTATION_NEGATIVE_ASPECTS: &str = "negative_aspects";
+
 /// Decides whether an event is a negative review worth an alert.
 #[derive(Debug, Clone)]
 pub struct NegativeReviewRule {
@@ -27,9 +38,15 @@ pub struct NegativeReviewRule {
 }
 
 impl NegativeReviewRule {
-    /// Builds the rule.
+    /// Builds the rule from its config.
     pub fn new(config: NegativeReviewRuleConfig) -> Self {
         NegativeReviewRule { config }
+    }
+
+    /// Sets whether a text with polarity `neg` fires on its own (config `negative_polarity`).
+    pub fn with_negative_polarity(mut self, fire: bool) -> Self {
+        self.config.negative_polarity = fire;
+        self
     }
 
     /// Returns the alert `event` fires, if any.
@@ -44,9 +61,15 @@ impl NegativeReviewRule {
             .map(|text| text.keywords.iter().map(|hit| hit.word.as_str()).collect())
             .unwrap_or_default();
         let score_fires = |limit: i32| review.score.is_some_and(|score| score <= limit);
+        let negative_text = self.config.negative_polarity
+            && event
+                .text
+                .as_ref()
+                .is_some_and(|text| text.polarity == Some(Polarity::Negative));
         let fires = self.config.ratings.contains(&review.rating)
             || score_fires(self.config.max_score)
-            || (self.config.min_keyword_hits > 0 && keywords.len() >= self.config.min_keyword_hits);
+            || (self.config.min_keyword_hits > 0 && keywords.len() >= self.config.min_keyword_hits)
+            || negative_text;
         if !fires {
             return None;
         }
@@ -80,6 +103,9 @@ fn build_alert(event: &EnrichedEvent, review: &Review, severity: &str, keywords:
     if !keywords.is_empty() {
         alert_annotations.insert(annotations::KEYWORDS.to_owned(), keywords.join(", "));
     }
+    if let Some(text) = &event.text {
+        annotate_sentiment(text, &mut alert_annotations);
+    }
     Alert {
         fingerprint: fingerprint(&alert_labels, &event.event_id),
         labels: alert_labels,
@@ -87,6 +113,24 @@ fn build_alert(event: &EnrichedEvent, review: &Review, severity: &str, keywords:
         starts_at_ms: review.created_at_ms,
         event_id: event.event_id.clone(),
         review_created_at_ms: review.created_at_ms,
+    }
+}
+
+fn annotate_sentiment(text: &TextAnalysis, alert_annotations: &mut BTreeMap<String, String>) {
+    if let Some(polarity) = text.polarity {
+        alert_annotations.insert(ANNOTATION_POLARITY.to_owned(), polarity.as_str().to_owned());
+    }
+    if let Some(sentiment) = text.sentiment {
+        alert_annotations.insert(ANNOTATION_SENTIMENT.to_owned(), format!("{sentiment:.2}"));
+    }
+    let negative: Vec<&str> = text
+        .aspects
+        .iter()
+        .filter(|aspect| aspect.polarity == Polarity::Negative)
+        .map(|aspect| aspect.aspect.as_str())
+        .collect();
+    if !negative.is_empty() {
+        alert_annotations.insert(ANNOTATION_NEGATIVE_ASPECTS.to_owned(), negative.join(", "));
     }
 }
 

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use schemas::Rating;
 use shopwatch::config::Config;
 use simulator::{Api, Fault, SimReview, Simulator, SimulatorConfig};
 use tokio_util::sync::CancellationToken;
@@ -39,15 +38,45 @@ async fn start_simulator(config: SimulatorConfig) -> (Simulator, String, Cancell
     (simulator, base_url, shutdown)
 }
 
-/// The event ids of the reviews the negative-review rule must alert on, computed from the
-/// ground truth with the same rule settings and keyword dictionary the pipeline uses.
+/// How many reviews the negative-review rule must alert on, computed from the ground truth
+/// by the same enricher and rule the pipeline runs (with the default config), so the test
+/// follows the rule instead of restating it.
 fn qualifying(reviews: &[SimReview]) -> usize {
     let enricher = enrich::Enricher::new(&enrich::EnrichConfig::default()).unwrap();
+    let rule = alerting::NegativeReviewRule::new(alerting::AlertingConfig::default().rule);
     reviews
         .iter()
         .filter(|review| {
-            let content = schemas::privacy::mask_phone_numbers(&review.content);
-            review.result != Rating::Good || !enricher.analyze(&content).keywords.is_empty()
+            let raw = schemas::RawRecord::new(
+                schemas::Provenance {
+                    platform: review.platform,
+                    shop_id: review.shop_id.clone(),
+                    entity_id: review.oid.clone(),
+                    version: review.created.clone(),
+                    source: "ground-truth".into(),
+                    occurred_at_ms: review.created_ms,
+                    observed_at_ms: review.created_ms,
+                    payload: String::new(),
+                },
+                schemas::Entity::Review(schemas::Review {
+                    order_id: review.tid.clone(),
+                    sub_order_id: Some(review.oid.clone()),
+                    item_id: Some(review.num_iid.clone()),
+                    item_title: Some(review.item_title.clone()),
+                    item_price_fen: None,
+                    buyer_nick_masked: schemas::privacy::mask_nick(&review.nick),
+                    rater_role: "buyer".into(),
+                    rating: review.result,
+                    score: None,
+                    content: schemas::privacy::mask_phone_numbers(&review.content),
+                    reply: review.reply.clone(),
+                    created_at_ms: review.created_ms,
+                    follow_up: false,
+                    valid_score: Some(review.valid_score),
+                }),
+            );
+            let event = enricher.enrich(&raw, review.created_ms).unwrap();
+            rule.evaluate(&event).is_some()
         })
         .count()
 }

@@ -1,4 +1,4 @@
-use schemas::{samples, KeywordHit, Rating, TextAnalysis};
+use schemas::{samples, KeywordHit, Polarity, Rating, TextAnalysis};
 
 use super::*;
 use crate::alert::{format_alert_line, shanghai_time};
@@ -203,4 +203,70 @@ fn alert_line_shows_shanghai_time() {
             &alert.fingerprint[..8]
         )
     );
+}
+
+fn analysed(rating: Rating, sentiment: f64, polarity: Polarity) -> EnrichedEvent {
+    let mut source = event(rating, None, &[]);
+    let text = source.text.as_mut().expect("event has a text analysis");
+    text.sentiment = Some(sentiment);
+    text.polarity = Some(polarity);
+    text.aspects = vec![
+        schemas::AspectPolarity {
+            aspect: "quality".into(),
+            polarity: Polarity::Positive,
+        },
+        schemas::AspectPolarity {
+            aspect: "logistics".into(),
+            polarity: Polarity::Negative,
+        },
+        schemas::AspectPolarity {
+            aspect: "packaging".into(),
+            polarity: Polarity::Negative,
+        },
+    ];
+    source
+}
+
+#[test]
+fn negative_polarity_fires_as_warning_unless_turned_off() {
+    let rule = NegativeReviewRule::new(NegativeReviewRuleConfig::default());
+    let negative = analysed(Rating::Good, 0.12, Polarity::Negative);
+    assert_eq!(severity(&rule, &negative).as_deref(), Some("warning"));
+    assert_eq!(
+        severity(&rule, &analysed(Rating::Good, 0.5, Polarity::Neutral)),
+        None
+    );
+    assert_eq!(
+        severity(&rule, &analysed(Rating::Good, 0.9, Polarity::Positive)),
+        None
+    );
+    assert_eq!(
+        severity(&rule, &analysed(Rating::Bad, 0.12, Polarity::Negative)).as_deref(),
+        Some("critical")
+    );
+    let off =
+        NegativeReviewRule::new(NegativeReviewRuleConfig::default()).with_negative_polarity(false);
+    assert_eq!(severity(&off, &negative), None);
+    assert_eq!(
+        severity(&off, &analysed(Rating::Bad, 0.12, Polarity::Negative)).as_deref(),
+        Some("critical")
+    );
+}
+
+#[test]
+fn alert_carries_polarity_sentiment_and_negative_aspects() {
+    let rule = NegativeReviewRule::new(NegativeReviewRuleConfig::default());
+    let alert = rule
+        .evaluate(&analysed(Rating::Good, 0.123, Polarity::Negative))
+        .expect("negative text fires");
+    assert_eq!(alert.annotation(ANNOTATION_POLARITY), "neg");
+    assert_eq!(alert.annotation(ANNOTATION_SENTIMENT), "0.12");
+    assert_eq!(
+        alert.annotation(ANNOTATION_NEGATIVE_ASPECTS),
+        "logistics, packaging"
+    );
+    // Without an analysis there is nothing to annotate.
+    let plain = rule.evaluate(&event(Rating::Bad, None, &[])).unwrap();
+    assert!(!plain.annotations.contains_key(ANNOTATION_POLARITY));
+    assert!(!plain.annotations.contains_key(ANNOTATION_NEGATIVE_ASPECTS));
 }

@@ -75,3 +75,27 @@ fn a_stage_role_without_kafka_says_how_to_fix_it() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("[kafka]"), "{stderr}");
 }
+
+#[test]
+fn the_readme_example_config_is_valid() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme.find("```toml\n").expect("README has a toml example") + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("readme.toml");
+    std::fs::write(&path, &readme[start..end]).unwrap();
+    let output = shopwatch()
+        .args(["config", "check", "--config"])
+        .arg(&path)
+        .env("TOP_APP_SECRET", "s")
+        .env("TOP_SESSION", "s")
+        .env("AGGREGATOR_TOKEN", "s")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

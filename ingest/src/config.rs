@@ -22,7 +22,30 @@
 //! api = "aggregator"
 //! endpoint = "https://erp.example.com/tool/erps/traderates"
 //! token = { env = "AGGREGATOR_TOKEN" }
+//! [[shops]]
+//! platform = "pinduoduo"
+//! shop_id = "123"
+//! api = "pdd"                      # also "jd" (app_key, app_secret, access_token)
+//! endpoint = "https://gw-api.pinduoduo.com/api/router"
+//! client_id = "1"
+//! client_secret = { env = "PDD_CLIENT_SECRET" }
+//! access_token = { env = "PDD_ACCESS_TOKEN" }
+//! listings = true                  # default for pdd and jd
+//! waybills = [{ carrier_code = "yuantong", waybill_no = "YT1" }]
+//! [[shops]]
+//! platform = "taobao"
+//! shop_id = "tb-10001"
+//! api = "kuaidi100"                # shipments only
+//! endpoint = "https://poll.kuaidi100.com/poll/query.do"
+//! customer = "TESTCUSTOMER"
+//! key = { env = "KUAIDI100_KEY" }
+//! waybills = [{ carrier_code = "shunfeng", waybill_no = "SF1", phone = "1234" }]
 //! ```
+//!
+//! What is polled per API: `top`, `aggregator` reviews; `pdd` a credential probe (no review
+//! API), listings unless `listings = false`, shipments of `waybills`; `jd` reviews, listings
+//! unless `listings = false`, shipments of `waybills` (needs `customer_code`); `kuaidi100`
+//! shipments of `waybills`.
 
 use std::collections::HashSet;
 
@@ -70,8 +93,23 @@ pub struct IngestConfig {
     /// Consecutive transient failures after which a shop reports `api_failing`.
     #[serde(default = "default_api_failing_after_errors")]
     pub api_failing_after_errors: u32,
+    /// Pause between two shipment polls of one shop (Kuaidi100 waybills).
+    #[serde(default = "default_shipments_interval_secs")]
+    pub shipments_interval_secs: u64,
+    /// Pause between two listing polls of one shop (APIs with `listings = true`).
+    #[serde(default = "default_listings_interval_secs")]
+    pub listings_interval_secs: u64,
 }
 
+fn default_poll_listings() -> bool {
+    true
+}
+fn default_listings_interval_secs() -> u64 {
+    300
+}
+fn default_shipments_interval_secs() -> u64 {
+    600
+}
 fn default_poll_interval_secs() -> u64 {
     5
 }
@@ -117,6 +155,8 @@ impl Default for IngestConfig {
             retry_max_backoff_secs: default_retry_max_backoff_secs(),
             action_required_retry_secs: default_action_required_retry_secs(),
             api_failing_after_errors: default_api_failing_after_errors(),
+            listings_interval_secs: default_listings_interval_secs(),
+            shipments_interval_secs: default_shipments_interval_secs(),
         }
     }
 }
@@ -144,15 +184,50 @@ pub enum ApiConfig {
     Top(TopConfig),
     /// The multi-platform review-search aggregator `POST /tool/erps/traderates`.
     Aggregator(AggregatorConfig),
+    /// Pinduoduo open platform `/api/router` (PDD has no review API: the shop's credential
+    /// is probed with `pdd.goods.list.get` each poll and no review is produced).
+    Pdd(PddConfig),
+    /// JD open platform `/routerjson` (`getVenderCommentsForJos` reviews).
+    Jd(JdConfig),
+    /// Kuaidi100 real-time query for the configured waybills (shipments only, no reviews).
+    Kuaidi100(Kuaidi100Config),
 }
 
 impl ApiConfig {
+    /// Returns true when listing snapshots are polled for this shop.
+    pub fn polls_listings(&self) -> bool {
+        match self {
+            ApiConfig::Pdd(pdd) => pdd.listings,
+            ApiConfig::Jd(jd) => jd.listings,
+            ApiConfig::Top(_) | ApiConfig::Aggregator(_) | ApiConfig::Kuaidi100(_) => false,
+        }
+    }
+
+    /// Returns true when reviews are polled for this shop (every API but Kuaidi100).
+    pub fn polls_reviews(&self) -> bool {
+        !matches!(self, ApiConfig::Kuaidi100(_))
+    }
+
+    /// Returns true when shipments are polled for this shop (Kuaidi100, PDD or JD with
+    /// configured waybills).
+    pub fn polls_shipments(&self) -> bool {
+        match self {
+            ApiConfig::Kuaidi100(config) => !config.waybills.is_empty(),
+            ApiConfig::Pdd(config) => !config.waybills.is_empty(),
+            ApiConfig::Jd(config) => !config.waybills.is_empty(),
+            ApiConfig::Top(_) | ApiConfig::Aggregator(_) => false,
+        }
+    }
+
     /// Returns the API's short name (`top`, `aggregator`), used as metric label and as the
     /// entity id of source-health records.
     pub fn name(&self) -> &'static str {
         match self {
             ApiConfig::Top(_) => crate::platforms::top::API,
             ApiConfig::Aggregator(_) => crate::platforms::aggregator::API,
+            ApiConfig::Pdd(_) => crate::platforms::pdd::API,
+            ApiConfig::Jd(_) => crate::platforms::jd::API,
+            ApiConfig::Kuaidi100(_) => crate::platforms::kuaidi100::API,
         }
     }
 }
@@ -188,6 +263,84 @@ pub struct AggregatorConfig {
     /// Service tier (`vvtype`): 1 normal, 2 enhanced, 3 standard; omitted when unset.
     #[serde(default)]
     pub vvtype: Option<u8>,
+}
+
+/// Credentials of the Pinduoduo router.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PddConfig {
+    /// Full URL of the router, e.g. `https://gw-api.pinduoduo.com/api/router`.
+    pub endpoint: String,
+    /// The app's `client_id`.
+    pub client_id: String,
+    /// The app's `client_secret`; signs every request and is never sent.
+    pub client_secret: Secret,
+    /// The shop's OAuth `access_token`.
+    pub access_token: Secret,
+    /// The shop's OAuth `refresh_token`; when set, the access token is refreshed before it
+    /// expires and when PDD reports it expired (10019).
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    /// Poll listing snapshots (status, price, stock) every `listings_interval_secs`.
+    #[serde(default = "default_poll_listings")]
+    pub listings: bool,
+    /// Waybills whose trace is polled every `shipments_interval_secs` (none by default).
+    #[serde(default)]
+    pub waybills: Vec<WaybillConfig>,
+}
+
+/// Credentials of the JD router.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JdConfig {
+    /// Full URL of the router, e.g. `https://api.jd.com/routerjson`.
+    pub endpoint: String,
+    /// The app's key.
+    pub app_key: String,
+    /// The app's secret; signs every request and is never sent.
+    pub app_secret: Secret,
+    /// The shop's OAuth `access_token`.
+    pub access_token: Secret,
+    /// Poll listing snapshots (status, price, stock) every `listings_interval_secs`.
+    #[serde(default = "default_poll_listings")]
+    pub listings: bool,
+    /// Waybills whose trace is polled every `shipments_interval_secs` (none by default).
+    #[serde(default)]
+    pub waybills: Vec<WaybillConfig>,
+    /// The JD Logistics merchant code (`customerCode`) of the trace queries.
+    #[serde(default)]
+    pub customer_code: Option<String>,
+}
+
+/// Credentials and waybills of the Kuaidi100 real-time query.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kuaidi100Config {
+    /// Full URL of the query, e.g. `https://poll.kuaidi100.com/poll/query.do`.
+    pub endpoint: String,
+    /// The account's `customer` id.
+    pub customer: String,
+    /// The account's key; signs every query and is never sent.
+    pub key: Secret,
+    /// The waybills to track (this increment has no order feed to discover them).
+    #[serde(default)]
+    pub waybills: Vec<WaybillConfig>,
+}
+
+/// One waybill to track.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaybillConfig {
+    /// Kuaidi100 courier code, lowercase (`yuantong`, `shunfeng`, `jd`, …).
+    pub carrier_code: String,
+    /// The tracking number.
+    pub waybill_no: String,
+    /// Sender or recipient phone (or its last 4 digits); required for `shunfeng`.
+    #[serde(default)]
+    pub phone: Option<Secret>,
+    /// The order the parcel belongs to, copied into the `Shipment`.
+    #[serde(default)]
+    pub order_id: Option<String>,
 }
 
 /// TOP signature algorithms (platform-apis §1.3).
@@ -249,6 +402,12 @@ impl IngestConfig {
         if self.api_failing_after_errors == 0 {
             problems.push("api_failing_after_errors: must be at least 1".to_owned());
         }
+        if self.shipments_interval_secs == 0 {
+            problems.push("shipments_interval_secs: must be at least 1".to_owned());
+        }
+        if self.listings_interval_secs == 0 {
+            problems.push("listings_interval_secs: must be at least 1".to_owned());
+        }
         let mut seen = HashSet::new();
         for (index, shop) in self.shops.iter().enumerate() {
             let key = format!("shops[{index}]");
@@ -280,6 +439,73 @@ impl IngestConfig {
                     }
                     if top.session.is_empty() {
                         problems.push(format!("{key}.session: must not be empty"));
+                    }
+                }
+                ApiConfig::Pdd(pdd) => {
+                    check_endpoint(&key, &pdd.endpoint, &mut problems);
+                    if shop.platform != Platform::Pinduoduo {
+                        problems.push(format!(
+                            "{key}.platform: the pdd api serves pinduoduo shops, not {}",
+                            shop.platform
+                        ));
+                    }
+                    if pdd.client_id.trim().is_empty() {
+                        problems.push(format!("{key}.client_id: must not be empty"));
+                    }
+                    if pdd.client_secret.is_empty() {
+                        problems.push(format!("{key}.client_secret: must not be empty"));
+                    }
+                    if pdd.access_token.is_empty() {
+                        problems.push(format!("{key}.access_token: must not be empty"));
+                    }
+                }
+                ApiConfig::Jd(jd) => {
+                    check_endpoint(&key, &jd.endpoint, &mut problems);
+                    if shop.platform != Platform::Jd {
+                        problems.push(format!(
+                            "{key}.platform: the jd api serves jd shops, not {}",
+                            shop.platform
+                        ));
+                    }
+                    if jd.app_key.trim().is_empty() {
+                        problems.push(format!("{key}.app_key: must not be empty"));
+                    }
+                    if jd.app_secret.is_empty() {
+                        problems.push(format!("{key}.app_secret: must not be empty"));
+                    }
+                    if jd.access_token.is_empty() {
+                        problems.push(format!("{key}.access_token: must not be empty"));
+                    }
+                    if !jd.waybills.is_empty()
+                        && jd
+                            .customer_code
+                            .as_deref()
+                            .is_none_or(|code| code.trim().is_empty())
+                    {
+                        problems.push(format!("{key}.customer_code: required to track waybills"));
+                    }
+                }
+                ApiConfig::Kuaidi100(kuaidi100) => {
+                    check_endpoint(&key, &kuaidi100.endpoint, &mut problems);
+                    if kuaidi100.customer.trim().is_empty() {
+                        problems.push(format!("{key}.customer: must not be empty"));
+                    }
+                    if kuaidi100.key.is_empty() {
+                        problems.push(format!("{key}.key: must not be empty"));
+                    }
+                    for (number, waybill) in kuaidi100.waybills.iter().enumerate() {
+                        let entry = format!("{key}.waybills[{number}]");
+                        if waybill.carrier_code.trim().is_empty() {
+                            problems.push(format!("{entry}.carrier_code: must not be empty"));
+                        }
+                        if waybill.waybill_no.trim().is_empty() {
+                            problems.push(format!("{entry}.waybill_no: must not be empty"));
+                        }
+                        if waybill.carrier_code.eq_ignore_ascii_case("shunfeng")
+                            && waybill.phone.as_ref().is_none_or(Secret::is_empty)
+                        {
+                            problems.push(format!("{entry}.phone: required for shunfeng"));
+                        }
                     }
                 }
                 ApiConfig::Aggregator(aggregator) => {
@@ -385,8 +611,126 @@ mod tests {
         let shop_typo = SHOPS.replace("vvtype = 2", "vvtyp = 2");
         let error = toml::from_str::<IngestConfig>(&shop_typo).unwrap_err();
         assert!(error.to_string().contains("vvtyp"), "{error}");
-        let unknown_api = SHOPS.replace("api = \"top\"", "api = \"pdd\"");
+        let unknown_api = SHOPS.replace("api = \"top\"", "api = \"ebay\"");
         assert!(toml::from_str::<IngestConfig>(&unknown_api).is_err());
+    }
+
+    #[test]
+    fn parses_and_validates_pdd_and_jd_shops() {
+        let text = r#"
+            [[shops]]
+            platform = "pinduoduo"
+            shop_id = "123"
+            api = "pdd"
+            endpoint = "http://127.0.0.1:9/api/router"
+            client_id = "1"
+            client_secret = "testSecret"
+            access_token = "pdd-token-value"
+            [[shops]]
+            platform = "jd"
+            shop_id = "jd-5001"
+            api = "jd"
+            endpoint = "http://127.0.0.1:9/routerjson"
+            app_key = "yourappkey"
+            app_secret = "yourappSecret"
+            access_token = "jd-token-value"
+        "#;
+        let mut config: IngestConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.shops[0].api.name(), "pdd");
+        assert_eq!(config.shops[1].api.name(), "jd");
+        match &config.shops[0].api {
+            ApiConfig::Pdd(pdd) => {
+                assert_eq!(pdd.client_id, "1");
+                assert_eq!(pdd.client_secret.expose(), "testSecret");
+            }
+            other => panic!("expected pdd, got {other:?}"),
+        }
+        let printed = format!("{config:?} {}", toml::to_string(&config).unwrap());
+        for secret in [
+            "testSecret",
+            "pdd-token-value",
+            "yourappSecret",
+            "jd-token-value",
+        ] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+        config.shops[0].platform = Platform::Jd;
+        if let ApiConfig::Jd(jd) = &mut config.shops[1].api {
+            jd.access_token = Secret::new("");
+        }
+        let problems = config.validate().unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "shops[0].platform: the pdd api serves pinduoduo shops, not jd".to_owned(),
+                "shops[1].access_token: must not be empty".to_owned(),
+            ]
+        );
+        let typo = text.replace("client_id = \"1\"", "clientid = \"1\"");
+        assert!(toml::from_str::<IngestConfig>(&typo).is_err());
+    }
+
+    #[test]
+    fn parses_and_validates_kuaidi100_and_waybills() {
+        let text = r#"
+            shipments_interval_secs = 120
+            [[shops]]
+            platform = "taobao"
+            shop_id = "tb-10001"
+            api = "kuaidi100"
+            endpoint = "http://127.0.0.1:9/poll/query.do"
+            customer = "TESTCUSTOMER"
+            key = "testkey"
+            [[shops.waybills]]
+            carrier_code = "yuantong"
+            waybill_no = "YT1"
+            order_id = "T1"
+            [[shops.waybills]]
+            carrier_code = "shunfeng"
+            waybill_no = "SF1"
+            phone = "13812345678"
+            [[shops]]
+            platform = "jd"
+            shop_id = "jd-5001"
+            api = "jd"
+            endpoint = "http://127.0.0.1:9/routerjson"
+            app_key = "k"
+            app_secret = "s"
+            access_token = "t"
+            listings = false
+            customer_code = "010K"
+            waybills = [{ carrier_code = "jd", waybill_no = "JD1" }]
+        "#;
+        let mut config: IngestConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.shipments_interval_secs, 120);
+        assert_eq!(config.listings_interval_secs, 300);
+        let kuaidi100 = &config.shops[0].api;
+        assert_eq!(kuaidi100.name(), "kuaidi100");
+        assert!(!kuaidi100.polls_reviews());
+        assert!(kuaidi100.polls_shipments());
+        assert!(!kuaidi100.polls_listings());
+        let jd = &config.shops[1].api;
+        assert!(jd.polls_reviews() && jd.polls_shipments() && !jd.polls_listings());
+        let printed = format!("{config:?} {}", toml::to_string(&config).unwrap());
+        assert!(!printed.contains("testkey"), "{printed}");
+        assert!(!printed.contains("13812345678"), "{printed}");
+        if let ApiConfig::Kuaidi100(kuaidi100) = &mut config.shops[0].api {
+            kuaidi100.waybills[1].phone = None;
+            kuaidi100.waybills[0].waybill_no = String::new();
+        }
+        if let ApiConfig::Jd(jd) = &mut config.shops[1].api {
+            jd.customer_code = None;
+        }
+        assert_eq!(
+            config.validate().unwrap_err(),
+            vec![
+                "shops[0].waybills[0].waybill_no: must not be empty".to_owned(),
+                "shops[0].waybills[1].phone: required for shunfeng".to_owned(),
+                "shops[1].customer_code: required to track waybills".to_owned(),
+            ]
+        );
     }
 
     #[test]

@@ -1,20 +1,31 @@
-//! Ingest: polls the review APIs of every configured shop and publishes raw review records.
+//! Ingest: polls the review, listing and shipment APIs of every configured shop and
+//! publishes raw records.
 //!
 //! # Layout
-//! - [`config`]: `IngestConfig`, `ShopConfig`, `ApiConfig` (TOP or aggregator) and `validate`.
+//! - [`config`]: `IngestConfig`, `ShopConfig`, `ApiConfig` (TOP, aggregator, PDD, JD,
+//!   Kuaidi100), `WaybillConfig` and `validate`.
 //! - [`error`]: `IngestError`, classified into retry / refresh token / stop and alert /
 //!   fix config.
 //! - [`cursor`]: `Cursor`, the `CursorStore` trait, `FileCursorStore` and `MemoryCursorStore`.
 //! - `window`: window math (overlap, settle, lookback) and splitting at the 1,500-rating cap.
-//! - `platforms`: the `ReviewApi` of each API (`top`: signing, envelopes, error codes;
-//!   `aggregator`) and `trade_rate`, which turns one TradeRate into one `RawRecord`.
+//! - `platforms`: the clients of each API (`top`: signing, envelopes, error codes;
+//!   `aggregator`; `pdd` and `jd`: signing, envelopes, error codes, listings, traces, PDD
+//!   token refresh; `kuaidi100`: waybill queries) and `trade_rate`, which turns one
+//!   TradeRate into one `RawRecord`.
 //! - `poller`: the per-shop loop (window → pages → records → sink → cursor).
+//! - `listings`: listing snapshots (the `ListingApi` of PDD and JD, status mapping, the
+//!   per-shop listing poller publishing changed items to the listings sink).
+//! - `shipments`: shipment snapshots (the `ShipmentApi` of Kuaidi100, the per-shop poller
+//!   publishing changed traces to the shipments sink; PDD and JD implement it too);
+//!   `shipment_status`: the one mapping of
+//!   Kuaidi100 states / fine codes and TMC node actions to `ShipmentStatus`.
+//! - `rate_limit`: process-wide token buckets per app / method / shop (PDD's §6 quotas).
 //! - `health`: source-health transitions, one `SourceHealth` record per change.
 //! - `clock`: the current time and the platforms' GMT+8 timestamps.
 //! - `metrics`: `shopwatch_ingest_*` metrics.
 //!
-//! [`run`] polls every shop concurrently, one task each, until the shutdown token is
-//! cancelled. Records are Avro single-object encoded `schemas::RawRecord`s keyed by entity
+//! [`run`] polls every shop concurrently, one task per shop and kind of data (reviews,
+//! listings, shipments), until the shutdown token is cancelled. Records are Avro single-object encoded `schemas::RawRecord`s keyed by entity
 //! key; a shop's cursor advances only after the review sink acknowledged the records.
 //!
 //! **Invariants:** buyer nicks never leave this crate unmasked; a credential never appears in
@@ -26,9 +37,13 @@ pub mod error;
 
 mod clock;
 mod health;
+mod listings;
 mod metrics;
 mod platforms;
 mod poller;
+mod rate_limit;
+mod shipment_status;
+mod shipments;
 mod window;
 
 use std::sync::Arc;
@@ -37,21 +52,31 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, warn, Instrument};
 
-pub use config::{AggregatorConfig, ApiConfig, IngestConfig, ShopConfig, SignMethod, TopConfig};
+pub use config::{
+    AggregatorConfig, ApiConfig, IngestConfig, JdConfig, Kuaidi100Config, PddConfig, ShopConfig,
+    SignMethod, TopConfig, WaybillConfig,
+};
 pub use cursor::{Cursor, CursorStore, FileCursorStore, MemoryCursorStore};
 pub use error::{CursorError, ErrorClass, IngestError, Result};
 
 use crate::clock::{Clock, SystemClock};
 use crate::poller::{PollSettings, ShopPoller};
 
-/// Where ingest publishes: reviews (`shopwatch.raw.reviews`) and source health
-/// (`shopwatch.raw.health`).
+/// Where ingest publishes: reviews (`shopwatch.raw.reviews`), source health
+/// (`shopwatch.raw.health`), shipments (`shopwatch.raw.shipments`) and listings
+/// (`shopwatch.raw.listings`).
 #[derive(Clone)]
 pub struct IngestSinks {
     /// Receives one record per new review.
     pub reviews: Arc<dyn bus::RecordSink>,
     /// Receives one `SourceHealth` record per change of a shop's API condition.
     pub health: Arc<dyn bus::RecordSink>,
+    /// Receives `Shipment` snapshots (`shopwatch.raw.shipments`) of the Kuaidi100 shops'
+    /// configured waybills.
+    pub shipments: Arc<dyn bus::RecordSink>,
+    /// Receives `Listing` snapshots (`shopwatch.raw.listings`) of the PDD and JD shops with
+    /// `listings = true`.
+    pub listings: Arc<dyn bus::RecordSink>,
 }
 
 impl std::fmt::Debug for IngestSinks {
@@ -59,6 +84,8 @@ impl std::fmt::Debug for IngestSinks {
         f.debug_struct("IngestSinks")
             .field("reviews", &self.reviews.topic())
             .field("health", &self.health.topic())
+            .field("shipments", &self.shipments.topic())
+            .field("listings", &self.listings.topic())
             .finish()
     }
 }
@@ -106,7 +133,46 @@ pub(crate) async fn run_with_clock(
     let settings = PollSettings::from_config(&config);
     let mut tasks = JoinSet::new();
     for shop in &config.shops {
-        let api = platforms::build_api(shop, http.clone(), Arc::clone(&clock));
+        let clients = platforms::build_clients(shop, http.clone(), Arc::clone(&clock));
+        if let Some(shipment_api) = clients.shipments {
+            let span = tracing::info_span!(
+                "ingest_shipments",
+                api = shipment_api.api(),
+                platform = shop.platform.as_str(),
+                shop_id = %shop.shop_id
+            );
+            let shipment_poller = shipments::ShipmentPoller {
+                api: shipment_api,
+                platform: shop.platform,
+                shop_id: shop.shop_id.clone(),
+                sink: Arc::clone(&sinks.shipments),
+                clock: Arc::clone(&clock),
+                interval: std::time::Duration::from_secs(config.shipments_interval_secs),
+                published: std::collections::HashMap::new(),
+            };
+            tasks.spawn(shipment_poller.run(shutdown.clone()).instrument(span));
+        }
+        if let Some(listing_api) = clients.listings {
+            let span = tracing::info_span!(
+                "ingest_listings",
+                api = listing_api.api(),
+                platform = shop.platform.as_str(),
+                shop_id = %shop.shop_id
+            );
+            let listing_poller = listings::ListingPoller {
+                api: listing_api,
+                platform: shop.platform,
+                shop_id: shop.shop_id.clone(),
+                sink: Arc::clone(&sinks.listings),
+                clock: Arc::clone(&clock),
+                interval: std::time::Duration::from_secs(config.listings_interval_secs),
+                published: std::collections::HashMap::new(),
+            };
+            tasks.spawn(listing_poller.run(shutdown.clone()).instrument(span));
+        }
+        let Some(api) = clients.reviews else {
+            continue;
+        };
         let span = tracing::info_span!(
             "ingest_poller",
             api = api.api(),

@@ -7,9 +7,16 @@
 //!
 //! - [`top`]: Taobao Open Platform `taobao.traderates.get` (signing, envelopes, codes).
 //! - [`aggregator`]: the review-search aggregator `POST /tool/erps/traderates`.
+//! - [`pdd`]: the Pinduoduo router (signing, envelopes, codes; no review API, a credential
+//!   probe instead).
+//! - [`kuaidi100`]: the Kuaidi100 real-time query for configured waybills.
+//! - [`jd`]: the JD router and `getVenderCommentsForJos` (signing, envelopes, codes).
 //! - [`trade_rate`]: one TradeRate → one `RawRecord` (money, time, masking).
 
 pub(crate) mod aggregator;
+pub(crate) mod jd;
+pub(crate) mod kuaidi100;
+pub(crate) mod pdd;
 pub(crate) mod top;
 pub(crate) mod trade_rate;
 
@@ -57,23 +64,83 @@ pub(crate) trait ReviewApi: Send + Sync {
     async fn fetch_page(&self, query: &PageQuery) -> Result<Page>;
 }
 
-/// Builds the client of `shop`'s API.
+/// Builds the review client of `shop`'s API, or `None` when the API serves no reviews.
 pub(crate) fn build_api(
     shop: &ShopConfig,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
-) -> Arc<dyn ReviewApi> {
+) -> Option<Arc<dyn ReviewApi>> {
     let transport = HttpTransport {
         client: http,
         platform: shop.platform.as_str(),
     };
-    match &shop.api {
+    Some(match &shop.api {
         ApiConfig::Top(config) => Arc::new(top::TopClient::new(config.clone(), transport, clock)),
         ApiConfig::Aggregator(config) => Arc::new(aggregator::AggregatorClient::new(
             config.clone(),
             shop.shop_id.clone(),
             transport,
         )),
+        ApiConfig::Pdd(config) => {
+            Arc::new(pdd::PddClient::new(config.clone(), transport, clock).for_shop(&shop.shop_id))
+        }
+        ApiConfig::Jd(config) => Arc::new(jd::JdClient::new(config.clone(), transport, clock)),
+        ApiConfig::Kuaidi100(_) => return None,
+    })
+}
+
+/// The clients of one shop, one per kind of data it is polled for. PDD and JD use one
+/// client instance for all three, so an OAuth refresh is shared.
+pub(crate) struct ShopClients {
+    pub(crate) reviews: Option<Arc<dyn ReviewApi>>,
+    pub(crate) listings: Option<Arc<dyn crate::listings::ListingApi>>,
+    pub(crate) shipments: Option<Arc<dyn crate::shipments::ShipmentApi>>,
+}
+
+/// Builds the clients of `shop` per its API and options (see `config`).
+pub(crate) fn build_clients(
+    shop: &ShopConfig,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+) -> ShopClients {
+    let transport = HttpTransport {
+        client: http.clone(),
+        platform: shop.platform.as_str(),
+    };
+    let listings = shop.api.polls_listings();
+    let shipments = shop.api.polls_shipments();
+    match &shop.api {
+        ApiConfig::Pdd(config) => {
+            let client = Arc::new(
+                pdd::PddClient::new(config.clone(), transport, clock).for_shop(&shop.shop_id),
+            );
+            ShopClients {
+                reviews: Some(client.clone()),
+                listings: listings.then(|| client.clone() as Arc<dyn crate::listings::ListingApi>),
+                shipments: shipments.then_some(client as Arc<dyn crate::shipments::ShipmentApi>),
+            }
+        }
+        ApiConfig::Jd(config) => {
+            let client = Arc::new(jd::JdClient::new(config.clone(), transport, clock));
+            ShopClients {
+                reviews: Some(client.clone()),
+                listings: listings.then(|| client.clone() as Arc<dyn crate::listings::ListingApi>),
+                shipments: shipments.then_some(client as Arc<dyn crate::shipments::ShipmentApi>),
+            }
+        }
+        ApiConfig::Kuaidi100(config) => ShopClients {
+            reviews: None,
+            listings: None,
+            shipments: shipments.then(|| {
+                Arc::new(kuaidi100::Kuaidi100Client::new(config.clone(), transport))
+                    as Arc<dyn crate::shipments::ShipmentApi>
+            }),
+        },
+        ApiConfig::Top(_) | ApiConfig::Aggregator(_) => ShopClients {
+            reviews: build_api(shop, http, clock),
+            listings: None,
+            shipments: None,
+        },
     }
 }
 
@@ -350,3 +417,9 @@ pub(crate) fn timeout(secs: u64) -> Duration {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod router_tests;
+
+#[cfg(test)]
+mod simulator_tests;

@@ -428,7 +428,7 @@ impl Harness {
             .build()
             .unwrap();
         let clock: Arc<dyn Clock> = self.clock.clone();
-        let review_api = build_api(&shop, client, Arc::clone(&clock));
+        let review_api = build_api(&shop, client, Arc::clone(&clock)).unwrap();
         ShopPoller::new(
             &shop,
             review_api,
@@ -437,6 +437,8 @@ impl Harness {
             IngestSinks {
                 reviews: self.reviews.clone(),
                 health: self.health.clone(),
+                shipments: TestSink::new("shipments"),
+                listings: TestSink::new("listings"),
             },
             cursors,
             clock,
@@ -911,6 +913,8 @@ async fn run_polls_shops_concurrently_and_a_bad_shop_does_not_stop_the_others() 
         IngestSinks {
             reviews,
             health: health.clone(),
+            shipments: TestSink::new("shipments"),
+            listings: TestSink::new("listings"),
         },
         cursors.clone(),
         shutdown.clone(),
@@ -989,6 +993,8 @@ async fn run_waits_out_an_announced_ban_before_the_next_request() {
         IngestSinks {
             reviews: reviews.clone(),
             health: TestSink::new("health"),
+            shipments: TestSink::new("shipments"),
+            listings: TestSink::new("listings"),
         },
         Arc::new(MemoryCursorStore::new()),
         shutdown.clone(),
@@ -1017,7 +1023,9 @@ async fn run_rejects_an_invalid_config_with_every_problem() {
         config,
         IngestSinks {
             reviews: sink.clone(),
-            health: sink,
+            health: sink.clone(),
+            shipments: sink.clone(),
+            listings: sink,
         },
         Arc::new(MemoryCursorStore::new()),
         CancellationToken::new(),

@@ -4,7 +4,7 @@
 //!
 //! | role     | reads                         | writes                                   |
 //! |----------|-------------------------------|------------------------------------------|
-//! | ingest   | platform APIs                 | raw reviews / raw health topics, cursors |
+//! | ingest   | platform APIs                 | raw reviews/shipments/listings/health    |
 //! | enrich   | raw topics (group `-enrich`)  | events topic, `<raw>.dlq`                |
 //! | store    | events (group `-store`)       | ClickHouse or SQLite, `events.dlq`       |
 //! | alert    | events (group `-alert`)       | webhooks, notification log, `events.dlq` |
@@ -65,6 +65,8 @@ pub async fn run_embedded(
     let topics = config.topics();
     let capacity = config.queue_capacity;
     let raw_reviews = MemoryTopic::new(&topics.raw_reviews, capacity);
+    let raw_shipments = MemoryTopic::new(&topics.raw_shipments, capacity);
+    let raw_listings = MemoryTopic::new(&topics.raw_listings, capacity);
     let raw_health = MemoryTopic::new(&topics.raw_health, capacity);
     let events = MemoryTopic::new(&topics.events, capacity);
     let dead_letters: Arc<dyn RecordSink> = Arc::new(FileSink::new(
@@ -74,7 +76,7 @@ pub async fn run_embedded(
 
     let mut stages = Stages::new();
     let enricher = build_enricher(config)?;
-    for raw in [&raw_reviews, &raw_health] {
+    for raw in [&raw_reviews, &raw_shipments, &raw_listings, &raw_health] {
         let source = raw.subscribe(&config.group_id("enrich"), counters(enrich::STAGE));
         let sink = events.sink(SinkAcks::WhenConsumed, counters(enrich::STAGE));
         stages.spawn(
@@ -116,6 +118,8 @@ pub async fn run_embedded(
 
     let sinks = ingest::IngestSinks {
         reviews: Arc::new(raw_reviews.sink(SinkAcks::WhenConsumed, counters("ingest"))),
+        shipments: Arc::new(raw_shipments.sink(SinkAcks::WhenConsumed, counters("ingest"))),
+        listings: Arc::new(raw_listings.sink(SinkAcks::WhenConsumed, counters("ingest"))),
         health: Arc::new(raw_health.sink(SinkAcks::WhenConsumed, counters("ingest"))),
     };
     stages.spawn(
@@ -158,17 +162,14 @@ pub async fn run_on_kafka(
     for role in roles {
         match role {
             Role::Ingest => {
+                let sink = |topic: &str| -> anyhow::Result<Arc<dyn RecordSink>> {
+                    Ok(Arc::new(KafkaSink::new(&kafka, topic, counters("ingest"))?))
+                };
                 let sinks = ingest::IngestSinks {
-                    reviews: Arc::new(KafkaSink::new(
-                        &kafka,
-                        &topics.raw_reviews,
-                        counters("ingest"),
-                    )?),
-                    health: Arc::new(KafkaSink::new(
-                        &kafka,
-                        &topics.raw_health,
-                        counters("ingest"),
-                    )?),
+                    reviews: sink(&topics.raw_reviews)?,
+                    shipments: sink(&topics.raw_shipments)?,
+                    listings: sink(&topics.raw_listings)?,
+                    health: sink(&topics.raw_health)?,
                 };
                 stages.spawn(
                     "ingest",
@@ -177,7 +178,12 @@ pub async fn run_on_kafka(
             }
             Role::Enrich => {
                 let enricher = build_enricher(config)?;
-                for raw in [&topics.raw_reviews, &topics.raw_health] {
+                for raw in [
+                    &topics.raw_reviews,
+                    &topics.raw_shipments,
+                    &topics.raw_listings,
+                    &topics.raw_health,
+                ] {
                     let source = KafkaSource::new(
                         &kafka,
                         raw.as_str(),

@@ -217,6 +217,7 @@ fn shop_summaries(shops: &[ingest::ShopConfig]) -> Vec<String> {
                     secret(&aggregator.token),
                     aggregator.vvtype
                 ),
+                other => format!("{other:?}"),
             };
             format!("{} {} {api}", shop.platform.as_str(), shop.shop_id)
         })

@@ -549,7 +549,7 @@ async fn dead_credentials_become_source_health_events_and_metrics_show_every_sta
             ingest::ApiConfig::Aggregator(aggregator) if shop.shop_id == "dy-3001" => {
                 aggregator.token = schemas::Secret::new("wrong-token")
             }
-            ingest::ApiConfig::Aggregator(_) => {}
+            _ => {}
         }
     }
     let shutdown = CancellationToken::new();

@@ -76,7 +76,7 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         epochs: usize,
         /// Hash bits (the model has 2^bits weights).
-        #[arg(long, default_value_t = 18)]
+        #[arg(long, default_value_t = 20)]
         bits: u32,
         /// AdaGrad learning rate.
         #[arg(long, default_value_t = 0.05)]

@@ -6,7 +6,8 @@
 //! own features (so aspects can be scored per clause) and a clause after a contrast word gets
 //! every feature twice, once salted, so the model can weight the reviewer's real verdict.
 //!
-//! Per clause: jieba words; negation scope (the word after 不/没/别/无/非… becomes a separate
+//! Per clause: jieba words; word bigrams (adjacent words, negators and degree adverbs
+//! included); negation scope (the word after 不/没/别/无/非… becomes a separate
 //! `neg:` feature, through degree adverbs); degree adverb + next word; character
 //! bigrams (the clause's first character alone); lexicon hits (positive/negative/neutral, flipped when negated). Per text: emoji,
 //! characters repeated three times or more (好好好), runs of `!`/`！` and `?`/`？`, a length
@@ -25,7 +26,7 @@ use crate::negation::is_negated;
 use crate::text::{is_emoji, is_word};
 
 /// Bump when the features change: a model file records the version it was trained with.
-pub const FEATURE_VERSION: u32 = 3;
+pub const FEATURE_VERSION: u32 = 4;
 
 /// One clause: its byte range in the text and its hashed features (unmasked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +109,7 @@ const NS_REPEAT: u8 = 9;
 const NS_PUNCT: u8 = 10;
 const NS_LENGTH: u8 = 11;
 const NS_CONTRAST: u8 = 12;
+const NS_WORD_BIGRAM: u8 = 13;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -288,6 +290,8 @@ struct ClauseBuilder {
     contrast: bool,
     negation_pending: bool,
     degree_pending: bool,
+    /// The previous word's feature (0 at the clause start), for word bigrams.
+    previous_word: u64,
     features: Vec<u64>,
 }
 
@@ -299,6 +303,7 @@ impl ClauseBuilder {
             contrast,
             negation_pending: false,
             degree_pending: false,
+            previous_word: 0,
             features: Vec::with_capacity(32),
         }
     }
@@ -309,12 +314,16 @@ impl ClauseBuilder {
             return;
         }
         if class & IS_NEGATOR != 0 {
-            self.features.push(feature(NS_WORD, token));
+            let word = feature(NS_WORD, token);
+            self.features.push(word);
+            self.push_word_bigram(word);
             self.negation_pending = true;
             return;
         }
         if class & IS_DEGREE != 0 {
-            self.features.push(feature(NS_WORD, token));
+            let word = feature(NS_WORD, token);
+            self.features.push(word);
+            self.push_word_bigram(word);
             self.degree_pending = true;
             return;
         }
@@ -327,6 +336,7 @@ impl ClauseBuilder {
         };
         let negated = self.negation_pending;
         let unigram = feature(NS_WORD, word);
+        self.push_word_bigram(unigram);
         if negated {
             self.features.push(feature(NS_NEG_WORD, word));
             self.negation_pending = false;
@@ -350,6 +360,16 @@ impl ClauseBuilder {
                 self.features.push(feature(NS_LEX, polarity));
             }
         }
+    }
+
+    /// Adds the bigram of the previous word and `word` (a word's unigram feature).
+    fn push_word_bigram(&mut self, word: u64) {
+        if self.previous_word != 0 {
+            self.features.push(finish(
+                self.previous_word.rotate_left(21) ^ word ^ (u64::from(NS_WORD_BIGRAM) << 58),
+            ));
+        }
+        self.previous_word = word;
     }
 
     fn finish(

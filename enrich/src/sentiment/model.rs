@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn the_builtin_model_loads_and_length_norm_shrinks_long_texts() {
         let model = crate::sentiment::builtin_model().unwrap();
-        assert_eq!(model.bits(), 18);
+        assert_eq!(model.bits(), 20);
         assert_eq!(length_norm(16), 1.0);
         assert_eq!(length_norm(0), 4.0);
         assert!((sigmoid(0.0) - 0.5).abs() < 1e-6);

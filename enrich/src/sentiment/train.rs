@@ -7,7 +7,8 @@
 //! as 差评 or 物流快 score right; neutral words get both labels), then evaluates on the
 //! held-out part. A text's logit is `bias + length_norm(n) × Σ weights` over its `n` features,
 //! so long texts do not swamp the lexicon signal; the shipped weights are the per-epoch
-//! average.
+//! average. [`cross_validate`] does model selection by k-fold cross-validation inside the
+//! training part (the held-out part is never read); `examples/sentiment_cv.rs` drives it.
 
 use crate::lexicon::{EN_NEGATIVE, EN_POSITIVE, NEGATIVE, NEUTRAL, POSITIVE};
 use crate::segment::Segmenter;
@@ -42,18 +43,23 @@ pub struct TrainOptions {
     pub holdout_percent: u64,
     /// How many times each synthetic lexicon example is repeated per epoch.
     pub lexicon_repeats: usize,
+    /// NB weighting (Wang & Manning 2012): when above 0, each hashed feature is scaled by its
+    /// log-count ratio between positive and negative examples, smoothed with this α, and the
+    /// regression learns on the scaled features (the shipped weights fold the ratio in).
+    pub nb_alpha: f32,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            bits: 18,
+            bits: 20,
             epochs: 10,
             learning_rate: 0.05,
             l2: 1e-4,
             seed: 20_260_101,
             holdout_percent: 20,
-            lexicon_repeats: 2,
+            lexicon_repeats: 1,
+            nb_alpha: 0.0,
         }
     }
 }
@@ -97,6 +103,7 @@ pub fn is_holdout(id: &str, percent: u64) -> bool {
     hash % 100 < percent
 }
 
+#[derive(Clone)]
 struct Example {
     features: Vec<u64>,
     positive: bool,
@@ -218,8 +225,20 @@ pub fn train(
     let train_set = featurize(&training_texts, segmenter);
     let holdout_set = featurize(&holdout_texts, segmenter);
     let lexicon_set = featurize(&lexicon_texts, segmenter);
+    let model = fit(&train_set, &lexicon_set, options);
+    let report = TrainReport {
+        train_examples: train_set.len(),
+        lexicon_examples: lexicon_set.len(),
+        training: evaluate_examples(&model, &train_set),
+        validation: evaluate_examples(&model, &holdout_set),
+    };
+    (model, report)
+}
 
-    let size = 1usize << options.bits;
+/// Fits the logistic regression on `train_set` plus `lexicon_set` (repeated
+/// `options.lexicon_repeats` times per epoch).
+fn fit(train_set: &[Example], lexicon_set: &[Example], options: &TrainOptions) -> SentimentModel {
+    let size = 1usize << options.bits.min(crate::sentiment::model::MAX_BITS);
     let mask = (size - 1) as u64;
     let mut weights = vec![0f32; size];
     let mut squared = vec![0f32; size];
@@ -229,6 +248,11 @@ pub fn train(
     for _ in 0..options.lexicon_repeats {
         order.extend((0..lexicon_set.len()).map(|i| (true, i)));
     }
+    let ratios = if options.nb_alpha > 0.0 {
+        nb_ratios(train_set, lexicon_set, mask, options.nb_alpha)
+    } else {
+        vec![1.0; size]
+    };
     let mut rng = XorShift(options.seed.max(1));
     let mut averaged = vec![0f32; size];
     let mut averaged_bias = 0f32;
@@ -246,13 +270,16 @@ pub fn train(
                     * example
                         .features
                         .iter()
-                        .map(|feature| weights[(feature & mask) as usize])
+                        .map(|feature| {
+                            let slot = (feature & mask) as usize;
+                            weights[slot] * ratios[slot]
+                        })
                         .sum::<f32>();
             let target = if example.positive { 1.0 } else { 0.0 };
             let gradient = sigmoid(logit) - target;
             for feature in &example.features {
                 let slot = (feature & mask) as usize;
-                let g = gradient * norm + options.l2 * weights[slot];
+                let g = gradient * norm * ratios[slot] + options.l2 * weights[slot];
                 squared[slot] += g * g;
                 weights[slot] -= options.learning_rate * g / (squared[slot].sqrt() + 1e-6);
             }
@@ -266,23 +293,100 @@ pub fn train(
     }
     let epochs = options.epochs.max(1) as f32;
     // The shipped weights are the average of the per-epoch weights (less variance).
-    for weight in &mut averaged {
-        *weight /= epochs;
+    for (weight, ratio) in averaged.iter_mut().zip(&ratios) {
+        *weight = *weight / epochs * ratio;
     }
     let weights = averaged;
     let bias = averaged_bias / epochs;
     // Invariant: `weights` has exactly 2^bits entries, as from_weights requires, unless the
     // caller asked for an out-of-range bit count; fall back to a 1-bit neutral model then.
-    let model = SentimentModel::from_weights(options.bits, bias, weights).unwrap_or_else(|_| {
+    SentimentModel::from_weights(options.bits, bias, weights).unwrap_or_else(|_| {
         SentimentModel::from_weights(1, 0.0, vec![0.0; 2]).expect("1-bit model is valid")
-    });
-    let report = TrainReport {
-        train_examples: train_set.len(),
-        lexicon_examples: lexicon_set.len(),
-        training: evaluate_examples(&model, &train_set),
-        validation: evaluate_examples(&model, &holdout_set),
-    };
-    (model, report)
+    })
+}
+
+/// The NB log-count ratio of every bucket: `ln((p + α) / ‖p + α‖₁) − ln((q + α) / ‖q + α‖₁)`
+/// with `p`, `q` the number of positive and negative examples holding the bucket.
+fn nb_ratios(train_set: &[Example], lexicon_set: &[Example], mask: u64, alpha: f32) -> Vec<f32> {
+    let size = (mask + 1) as usize;
+    let mut positive = vec![0f32; size];
+    let mut negative = vec![0f32; size];
+    let mut seen: Vec<usize> = Vec::new();
+    let mut last = vec![usize::MAX; size];
+    for (index, example) in train_set.iter().chain(lexicon_set).enumerate() {
+        seen.clear();
+        for feature in &example.features {
+            let slot = (feature & mask) as usize;
+            if last[slot] != index {
+                last[slot] = index;
+                seen.push(slot);
+            }
+        }
+        let counts = if example.positive {
+            &mut positive
+        } else {
+            &mut negative
+        };
+        for &slot in &seen {
+            counts[slot] += 1.0;
+        }
+    }
+    let total = |counts: &[f32]| counts.iter().map(|count| count + alpha).sum::<f32>();
+    let (positive_total, negative_total) = (total(&positive), total(&negative));
+    positive
+        .iter()
+        .zip(&negative)
+        .map(|(p, q)| ((p + alpha) / positive_total).ln() - ((q + alpha) / negative_total).ln())
+        .collect()
+}
+
+/// k-fold cross-validation inside the training part only (the held-out part is never
+/// read): the training part is cut into `folds` folds by example order, and for each
+/// settings in `candidates` a model is fitted on all folds but one and evaluated on that
+/// one; returns the pooled figures per candidate, in `candidates` order. Use it for model
+/// selection, then report the held-out figures of [`train`] once.
+pub fn cross_validate(
+    data: &[LabeledText],
+    segmenter: &dyn Segmenter,
+    candidates: &[TrainOptions],
+    folds: usize,
+) -> Vec<Evaluation> {
+    let folds = folds.max(2);
+    let holdout_percent = candidates
+        .first()
+        .map_or(20, |options| options.holdout_percent);
+    let training_texts: Vec<(&str, bool)> = data
+        .iter()
+        .filter(|example| !is_holdout(&example.id, holdout_percent))
+        .map(|example| (example.text.as_str(), example.positive))
+        .collect();
+    let lexicon = lexicon_examples();
+    let lexicon_texts: Vec<(&str, bool)> = lexicon
+        .iter()
+        .map(|(text, positive)| (text.as_str(), *positive))
+        .collect();
+    let all = featurize(&training_texts, segmenter);
+    let lexicon_set = featurize(&lexicon_texts, segmenter);
+    candidates
+        .iter()
+        .map(|options| {
+            let mut pooled = Confusion::default();
+            for fold in 0..folds {
+                let mut train = Vec::with_capacity(all.len());
+                let mut test = Vec::with_capacity(all.len() / folds + 1);
+                for (index, example) in all.iter().enumerate() {
+                    if index % folds == fold {
+                        test.push(example);
+                    } else {
+                        train.push(example.clone());
+                    }
+                }
+                let model = fit(&train, &lexicon_set, options);
+                pooled.add(&model, test);
+            }
+            pooled.evaluation()
+        })
+        .collect()
 }
 
 /// Evaluates `model` on labelled texts.
@@ -295,36 +399,56 @@ pub fn evaluate(
 }
 
 fn evaluate_examples(model: &SentimentModel, examples: &[Example]) -> Evaluation {
-    let (mut true_neg, mut false_neg, mut false_pos, mut correct) =
-        (0usize, 0usize, 0usize, 0usize);
-    for example in examples {
-        let predicted_positive = sigmoid(
-            model.bias() + length_norm(example.features.len()) * model.score(&example.features),
-        ) >= 0.5;
-        if predicted_positive == example.positive {
-            correct += 1;
-        }
-        match (predicted_positive, example.positive) {
-            (false, false) => true_neg += 1,
-            (false, true) => false_neg += 1,
-            (true, false) => false_pos += 1,
-            (true, true) => {}
+    let mut confusion = Confusion::default();
+    confusion.add(model, examples);
+    confusion.evaluation()
+}
+
+/// Counts of a binary classification (negative is the class of interest).
+#[derive(Debug, Clone, Copy, Default)]
+struct Confusion {
+    examples: usize,
+    correct: usize,
+    true_neg: usize,
+    false_neg: usize,
+    false_pos: usize,
+}
+
+impl Confusion {
+    fn add<'a>(&mut self, model: &SentimentModel, examples: impl IntoIterator<Item = &'a Example>) {
+        for example in examples {
+            let predicted_positive = sigmoid(
+                model.bias() + length_norm(example.features.len()) * model.score(&example.features),
+            ) >= 0.5;
+            self.examples += 1;
+            if predicted_positive == example.positive {
+                self.correct += 1;
+            }
+            match (predicted_positive, example.positive) {
+                (false, false) => self.true_neg += 1,
+                (false, true) => self.false_neg += 1,
+                (true, false) => self.false_pos += 1,
+                (true, true) => {}
+            }
         }
     }
-    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let precision = ratio(true_neg, true_neg + false_neg);
-    let recall = ratio(true_neg, true_neg + false_pos);
-    let f1 = if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
-    };
-    Evaluation {
-        examples: examples.len(),
-        accuracy: ratio(correct, examples.len()),
-        neg_precision: precision,
-        neg_recall: recall,
-        neg_f1: f1,
+
+    fn evaluation(&self) -> Evaluation {
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let precision = ratio(self.true_neg, self.true_neg + self.false_neg);
+        let recall = ratio(self.true_neg, self.true_neg + self.false_pos);
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        Evaluation {
+            examples: self.examples,
+            accuracy: ratio(self.correct, self.examples),
+            neg_precision: precision,
+            neg_recall: recall,
+            neg_f1: f1,
+        }
     }
 }
 
@@ -420,6 +544,69 @@ mod tests {
         assert!(report.validation.examples > 0);
         assert_eq!(report.training.accuracy, 1.0);
         assert_eq!(report.validation.accuracy, 1.0);
+    }
+
+    #[test]
+    fn nb_weighted_training_is_reproducible_and_learns_the_data() {
+        let options = TrainOptions {
+            bits: 12,
+            epochs: 3,
+            nb_alpha: 1.0,
+            ..TrainOptions::default()
+        };
+        let segmenter = JiebaSegmenter::shared_default();
+        let (first, report) = train(&data(), &segmenter, &options);
+        let (second, _) = train(&data(), &segmenter, &options);
+        assert_eq!(first.to_bytes(), second.to_bytes());
+        assert_ne!(
+            first.to_bytes(),
+            train(
+                &data(),
+                &segmenter,
+                &TrainOptions {
+                    nb_alpha: 0.0,
+                    ..options.clone()
+                }
+            )
+            .0
+            .to_bytes()
+        );
+        assert_eq!(report.training.accuracy, 1.0);
+        assert_eq!(report.validation.accuracy, 1.0);
+    }
+
+    #[test]
+    fn cross_validation_reads_only_the_training_part_and_scores_each_candidate() {
+        let segmenter = JiebaSegmenter::shared_default();
+        let good = TrainOptions {
+            bits: 12,
+            epochs: 3,
+            ..TrainOptions::default()
+        };
+        // No passes at all: every weight and the bias stay 0, P = 0.5 → all positive.
+        let untrained = TrainOptions {
+            epochs: 0,
+            ..good.clone()
+        };
+        let results = cross_validate(&data(), &segmenter, &[good.clone(), untrained], 4);
+        let training_part = data()
+            .iter()
+            .filter(|example| !is_holdout(&example.id, good.holdout_percent))
+            .count();
+        assert_eq!(results.len(), 2);
+        assert_eq!(results[0].examples, training_part);
+        assert_eq!(results[1].examples, training_part);
+        assert_eq!(results[0].accuracy, 1.0);
+        assert_eq!(results[1].neg_recall, 0.0);
+        assert_eq!(
+            results,
+            cross_validate(
+                &data(),
+                &segmenter,
+                &[good.clone(), TrainOptions { epochs: 0, ..good }],
+                4
+            )
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! app_key = "12345678"
 //! app_secret = { env = "TOP_APP_SECRET" }
 //! session = { env = "TOP_SESSION" }
+//! listings = true                  # default false for top
+//! waybills = [{ carrier_code = "yuantong", waybill_no = "YT1", order_id = "1001" }]
 //! [[shops]]
 //! platform = "pinduoduo"
 //! shop_id = "123"
@@ -42,7 +44,8 @@
 //! waybills = [{ carrier_code = "shunfeng", waybill_no = "SF1", phone = "1234" }]
 //! ```
 //!
-//! What is polled per API: `top`, `aggregator` reviews; `pdd` a credential probe (no review
+//! What is polled per API: `top` reviews, listings when `listings = true`, traces of
+//! `waybills` (by `order_id`); `aggregator` reviews; `pdd` a credential probe (no review
 //! API), listings unless `listings = false`, shipments of `waybills`; `jd` reviews, listings
 //! unless `listings = false`, shipments of `waybills` (needs `customer_code`); `kuaidi100`
 //! shipments of `waybills`.
@@ -199,7 +202,8 @@ impl ApiConfig {
         match self {
             ApiConfig::Pdd(pdd) => pdd.listings,
             ApiConfig::Jd(jd) => jd.listings,
-            ApiConfig::Top(_) | ApiConfig::Aggregator(_) | ApiConfig::Kuaidi100(_) => false,
+            ApiConfig::Top(top) => top.listings,
+            ApiConfig::Aggregator(_) | ApiConfig::Kuaidi100(_) => false,
         }
     }
 
@@ -208,14 +212,15 @@ impl ApiConfig {
         !matches!(self, ApiConfig::Kuaidi100(_))
     }
 
-    /// Returns true when shipments are polled for this shop (Kuaidi100, PDD or JD with
+    /// Returns true when shipments are polled for this shop (Kuaidi100, PDD, JD or TOP with
     /// configured waybills).
     pub fn polls_shipments(&self) -> bool {
         match self {
             ApiConfig::Kuaidi100(config) => !config.waybills.is_empty(),
             ApiConfig::Pdd(config) => !config.waybills.is_empty(),
             ApiConfig::Jd(config) => !config.waybills.is_empty(),
-            ApiConfig::Top(_) | ApiConfig::Aggregator(_) => false,
+            ApiConfig::Top(config) => !config.waybills.is_empty(),
+            ApiConfig::Aggregator(_) => false,
         }
     }
 
@@ -250,6 +255,20 @@ pub struct TopConfig {
     /// Ask for simplified JSON (`simplify=true`: bare arrays, no root wrapper).
     #[serde(default)]
     pub simplify: bool,
+    /// Poll listing snapshots (`taobao.items.onsale.get`, `taobao.items.inventory.get`,
+    /// `taobao.item.seller.get` for SKUs) every `listings_interval_secs`. Off by default:
+    /// every changed item costs one extra `item.seller.get` call against the app's quota.
+    #[serde(default)]
+    pub listings: bool,
+    /// Orders whose logistics trace is polled with `taobao.logistics.trace.search` every
+    /// `shipments_interval_secs` (none by default); each needs `order_id` (the TOP `tid`).
+    #[serde(default)]
+    pub waybills: Vec<WaybillConfig>,
+    /// Client-side pacing of this app's calls, every method and every shop sharing the
+    /// `app_key` together (calls per second, burst of the same size). Unset by default: TOP
+    /// publishes no per-app number (§6, uncertain), its bans are honoured instead.
+    #[serde(default)]
+    pub calls_per_sec: Option<u32>,
 }
 
 /// Credentials and options of the review aggregator.
@@ -439,6 +458,20 @@ impl IngestConfig {
                     }
                     if top.session.is_empty() {
                         problems.push(format!("{key}.session: must not be empty"));
+                    }
+                    if top.calls_per_sec == Some(0) {
+                        problems.push(format!("{key}.calls_per_sec: must be at least 1"));
+                    }
+                    for (number, waybill) in top.waybills.iter().enumerate() {
+                        let numeric = waybill.order_id.as_deref().is_some_and(|order_id| {
+                            !order_id.is_empty() && order_id.bytes().all(|b| b.is_ascii_digit())
+                        });
+                        if !numeric {
+                            problems.push(format!(
+                                "{key}.waybills[{number}].order_id: required (the numeric TOP tid \
+                                 whose trace is searched)"
+                            ));
+                        }
                     }
                 }
                 ApiConfig::Pdd(pdd) => {
@@ -764,5 +797,52 @@ mod tests {
             );
         }
         assert_eq!(problems.len(), 8, "{problems:?}"); // shops[2].vvtype as well
+    }
+
+    #[test]
+    fn top_listings_and_waybills_are_opt_in_and_validated() {
+        let config: IngestConfig = toml::from_str(SHOPS).unwrap();
+        let ApiConfig::Top(top) = &config.shops[0].api else {
+            panic!("expected top");
+        };
+        assert!(!top.listings, "listings default off for top");
+        assert!(top.waybills.is_empty());
+        assert_eq!(top.calls_per_sec, None);
+        assert!(!config.shops[0].api.polls_listings());
+        assert!(!config.shops[0].api.polls_shipments());
+
+        let text = format!(
+            "{SHOPS}\n{}",
+            r#"[[shops]]
+            platform = "tmall"
+            shop_id = "tm-1"
+            api = "top"
+            endpoint = "http://127.0.0.1:9/router/rest"
+            app_key = "12345678"
+            app_secret = "helloworld"
+            session = "test"
+            listings = true
+            calls_per_sec = 0
+            waybills = [
+                { carrier_code = "yuantong", waybill_no = "YT1", order_id = "123" },
+                { carrier_code = "yuantong", waybill_no = "YT2" },
+                { carrier_code = "yuantong", waybill_no = "YT3", order_id = "T3" },
+            ]"#
+        );
+        let config: IngestConfig = toml::from_str(&text).unwrap();
+        assert!(config.shops[2].api.polls_listings());
+        assert!(config.shops[2].api.polls_shipments());
+        assert_eq!(
+            config.validate(),
+            Err(vec![
+                "shops[2].calls_per_sec: must be at least 1".to_owned(),
+                "shops[2].waybills[1].order_id: required (the numeric TOP tid whose trace is \
+                 searched)"
+                    .to_owned(),
+                "shops[2].waybills[2].order_id: required (the numeric TOP tid whose trace is \
+                 searched)"
+                    .to_owned(),
+            ])
+        );
     }
 }

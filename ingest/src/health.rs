@@ -6,6 +6,11 @@
 //! successful poll brings it back to `ok`. Each change yields ONE `SourceHealth` record
 //! (entity id = API name, version = condition + the time it began) until the health sink
 //! acknowledged it; errors of our own bus (sink, cursor) are not the source's health.
+//!
+//! One tracker per shop and kind of data: the review poller's records name the API (`top`),
+//! the listing and shipment pollers' records `<api>:listings` / `<api>:shipments`, so the
+//! three conditions of one shop never overwrite each other. [`report`] publishes a pending
+//! change to the health sink.
 
 use schemas::{Entity, HealthCondition, Platform, Provenance, RawRecord, SourceHealth};
 
@@ -29,6 +34,7 @@ pub(crate) struct HealthTracker {
     source: &'static str,
     platform: Platform,
     shop_id: String,
+    subject: &'static str,
     failing_after: u32,
     consecutive_failures: u32,
     current: State,
@@ -48,6 +54,7 @@ impl HealthTracker {
             source,
             platform,
             shop_id,
+            subject: "reviews",
             failing_after: failing_after.max(1),
             consecutive_failures: 0,
             current: State {
@@ -59,6 +66,21 @@ impl HealthTracker {
                 authorize_url: None,
             },
             reported: HealthCondition::Ok,
+        }
+    }
+
+    /// Tracks `subject` (`listings`, `shipments`) instead of reviews; see the module docs.
+    pub(crate) fn for_subject(mut self, subject: &'static str) -> Self {
+        self.subject = subject;
+        self
+    }
+
+    /// Returns the source name of the records: the API for reviews, else `<api>:<subject>`.
+    pub(crate) fn source_name(&self) -> String {
+        if self.subject == "reviews" {
+            self.api.to_owned()
+        } else {
+            format!("{}:{}", self.api, self.subject)
         }
     }
 
@@ -76,8 +98,8 @@ impl HealthTracker {
                 since_ms: now_ms,
                 error_code: None,
                 message: format!(
-                    "reviews of shop {} on {} are fetched again through {}",
-                    self.shop_id, self.platform, self.api
+                    "{} of shop {} on {} are fetched again through {}",
+                    self.subject, self.shop_id, self.platform, self.api
                 ),
                 retry_after_secs: None,
                 authorize_url: None,
@@ -136,7 +158,7 @@ impl HealthTracker {
         }
         let state = &self.current;
         let health = SourceHealth {
-            source: self.api.to_owned(),
+            source: self.source_name(),
             condition: state.condition,
             error_code: state.error_code.clone(),
             message: state.message.clone(),
@@ -163,7 +185,7 @@ impl HealthTracker {
             Provenance {
                 platform: self.platform,
                 shop_id: self.shop_id.clone(),
-                entity_id: self.api.to_owned(),
+                entity_id: self.source_name(),
                 version: format!("{}@{}", state.condition, state.since_ms),
                 source: self.source.to_owned(),
                 occurred_at_ms: state.since_ms,
@@ -178,6 +200,29 @@ impl HealthTracker {
     pub(crate) fn mark_reported(&mut self, condition: HealthCondition) {
         self.reported = condition;
     }
+}
+
+/// Publishes `tracker`'s pending change to `sink`; marks it reported once acknowledged, so
+/// a failed delivery is offered again on the next call.
+pub(crate) async fn report(
+    tracker: &mut HealthTracker,
+    sink: &dyn bus::RecordSink,
+    now_ms: i64,
+) -> Result<bool, IngestError> {
+    let Some(record) = tracker.pending(now_ms) else {
+        return Ok(false);
+    };
+    let condition = tracker.condition();
+    let encoded = schemas::AvroCodec::raw_record().encode(&record)?;
+    let batch = vec![bus::Record::new(record.entity_key().to_string(), encoded)];
+    sink.send_batch(batch)
+        .await
+        .map_err(|error| IngestError::Sink {
+            topic: sink.topic().to_owned(),
+            error,
+        })?;
+    tracker.mark_reported(condition);
+    Ok(true)
 }
 
 #[cfg(test)]

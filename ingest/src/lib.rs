@@ -9,7 +9,7 @@
 //! - [`cursor`]: `Cursor`, the `CursorStore` trait, `FileCursorStore` and `MemoryCursorStore`.
 //! - `window`: window math (overlap, settle, lookback) and splitting at the 1,500-rating cap.
 //! - `platforms`: the clients of each API (`top`: signing, envelopes, error codes;
-//!   `aggregator`; `pdd` and `jd`: signing, envelopes, error codes, listings, traces, PDD
+//!   `top_commerce`: TOP listings and logistics traces; `aggregator`; `pdd` and `jd`: signing, envelopes, error codes, listings, traces, PDD
 //!   token refresh; `kuaidi100`: waybill queries) and `trade_rate`, which turns one
 //!   TradeRate into one `RawRecord`.
 //! - `poller`: the per-shop loop (window → pages → records → sink → cursor).
@@ -21,6 +21,7 @@
 //!   Kuaidi100 states / fine codes and TMC node actions to `ShipmentStatus`.
 //! - `rate_limit`: process-wide token buckets per app / method / shop (PDD's §6 quotas).
 //! - `health`: source-health transitions, one `SourceHealth` record per change.
+//! - `snapshot_loop`: the listing and shipment pollers' wait, backoff and health reporting.
 //! - `clock`: the current time and the platforms' GMT+8 timestamps.
 //! - `metrics`: `shopwatch_ingest_*` metrics.
 //!
@@ -44,6 +45,7 @@ mod poller;
 mod rate_limit;
 mod shipment_status;
 mod shipments;
+mod snapshot_loop;
 mod window;
 
 use std::sync::Arc;
@@ -71,11 +73,11 @@ pub struct IngestSinks {
     pub reviews: Arc<dyn bus::RecordSink>,
     /// Receives one `SourceHealth` record per change of a shop's API condition.
     pub health: Arc<dyn bus::RecordSink>,
-    /// Receives `Shipment` snapshots (`shopwatch.raw.shipments`) of the Kuaidi100 shops'
-    /// configured waybills.
+    /// Receives `Shipment` snapshots (`shopwatch.raw.shipments`) of the configured waybills
+    /// (Kuaidi100, PDD, JD, TOP shops).
     pub shipments: Arc<dyn bus::RecordSink>,
-    /// Receives `Listing` snapshots (`shopwatch.raw.listings`) of the PDD and JD shops with
-    /// `listings = true`.
+    /// Receives `Listing` snapshots (`shopwatch.raw.listings`) of the PDD, JD and TOP shops
+    /// with `listings = true`.
     pub listings: Arc<dyn bus::RecordSink>,
 }
 
@@ -147,10 +149,28 @@ pub(crate) async fn run_with_clock(
                 shop_id: shop.shop_id.clone(),
                 sink: Arc::clone(&sinks.shipments),
                 clock: Arc::clone(&clock),
-                interval: std::time::Duration::from_secs(config.shipments_interval_secs),
                 published: std::collections::HashMap::new(),
             };
-            tasks.spawn(shipment_poller.run(shutdown.clone()).instrument(span));
+            let retry = snapshot_loop::SnapshotLoop {
+                settings,
+                health: health::HealthTracker::new(
+                    shipment_poller.api.api(),
+                    shipment_poller.api.shipment_source(),
+                    shop.platform,
+                    shop.shop_id.clone(),
+                    config.api_failing_after_errors,
+                )
+                .for_subject("shipments"),
+                health_sink: Arc::clone(&sinks.health),
+                clock: Arc::clone(&clock),
+                interval: std::time::Duration::from_secs(config.shipments_interval_secs),
+                attempt: 0,
+            };
+            tasks.spawn(
+                shipment_poller
+                    .run(retry, shutdown.clone())
+                    .instrument(span),
+            );
         }
         if let Some(listing_api) = clients.listings {
             let span = tracing::info_span!(
@@ -165,10 +185,24 @@ pub(crate) async fn run_with_clock(
                 shop_id: shop.shop_id.clone(),
                 sink: Arc::clone(&sinks.listings),
                 clock: Arc::clone(&clock),
-                interval: std::time::Duration::from_secs(config.listings_interval_secs),
                 published: std::collections::HashMap::new(),
             };
-            tasks.spawn(listing_poller.run(shutdown.clone()).instrument(span));
+            let retry = snapshot_loop::SnapshotLoop {
+                settings,
+                health: health::HealthTracker::new(
+                    listing_poller.api.api(),
+                    listing_poller.api.listing_source(),
+                    shop.platform,
+                    shop.shop_id.clone(),
+                    config.api_failing_after_errors,
+                )
+                .for_subject("listings"),
+                health_sink: Arc::clone(&sinks.health),
+                clock: Arc::clone(&clock),
+                interval: std::time::Duration::from_secs(config.listings_interval_secs),
+                attempt: 0,
+            };
+            tasks.spawn(listing_poller.run(retry, shutdown.clone()).instrument(span));
         }
         let Some(api) = clients.reviews else {
             continue;

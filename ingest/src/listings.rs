@@ -9,24 +9,23 @@
 //! - the [`ListingPoller`] publishes only items whose version changed since its previous
 //!   poll (all of them on its first poll), plus a `deleted` snapshot (`raw_status`
 //!   `absent`) for an item that vanished from a complete catalogue; it never stops on a
-//!   platform error: it logs, counts and retries after `listings_interval_secs`;
+//!   platform error: it logs, counts, reports source health and retries with backoff (see `snapshot_loop`);
 //! - the platform status codes map to `ListingStatus` in [`jd_ware_status`] and
 //!   [`pdd_goods_status`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bus::{Record, RecordSink};
 use schemas::{AvroCodec, Entity, Listing, ListingStatus, Platform, Provenance, RawRecord};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::clock::Clock;
 use crate::error::{IngestError, Result};
-use crate::metrics::metrics;
+use crate::snapshot_loop::SnapshotLoop;
 
 /// One item's normalized state and the platform's JSON it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,35 +110,24 @@ pub(crate) struct ListingPoller {
     pub(crate) shop_id: String,
     pub(crate) sink: Arc<dyn RecordSink>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) interval: Duration,
     /// Item id → version last published.
     pub(crate) published: HashMap<String, String>,
 }
 
 impl ListingPoller {
-    /// Polls, publishes changes and sleeps `interval`, until `shutdown` is cancelled.
-    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+    /// Polls and publishes changes until `shutdown` is cancelled, waiting per `retry`
+    /// (the interval after a success, the backoff after an error; see `snapshot_loop`).
+    pub(crate) async fn run(mut self, mut retry: SnapshotLoop, shutdown: CancellationToken) {
         loop {
             let outcome = tokio::select! {
                 () = shutdown.cancelled() => return,
                 outcome = self.poll_once() => outcome,
             };
-            if let Err(error) = outcome {
-                metrics()
-                    .poll_errors
-                    .with_label_values(&[self.api.api(), error.metric_label()])
-                    .inc();
-                warn!(
-                    error = %error,
-                    api = self.api.api(),
-                    shop_id = %self.shop_id,
-                    class = error.class().as_str(),
-                    "listing poll failed"
-                );
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(self.interval) => {}
+            let delay = retry
+                .after_poll(outcome, self.api.api(), &self.shop_id)
+                .await;
+            if !SnapshotLoop::wait(delay, &shutdown).await {
+                return;
             }
         }
     }
@@ -337,7 +325,6 @@ mod tests {
             shop_id: "s".to_owned(),
             sink: Arc::new(topic.sink(SinkAcks::WhenAppended, StageCounters::new("ingest"))),
             clock: Arc::new(SystemClock),
-            interval: Duration::from_secs(60),
             published: HashMap::new(),
         };
         assert_eq!(poller.poll_once().await.unwrap(), 2);

@@ -87,6 +87,34 @@ impl PollSettings {
     }
 }
 
+/// Returns how long a poller waits after `error` on retry number `attempt` (from 0): the
+/// platform's announced ban plus jitter, exponential backoff with jitter for transient
+/// errors, or `action_required_retry` for errors a person must fix. Shared by the review,
+/// listing and shipment pollers.
+pub(crate) fn retry_delay(settings: &PollSettings, error: &IngestError, attempt: u32) -> Duration {
+    match error {
+        IngestError::Throttled {
+            retry_after_secs: Some(secs),
+            ..
+        } if *secs > 0 => {
+            // Honour the ban, plus a little jitter so shops sharing an app spread out.
+            let jitter_ms = rand::thread_rng()
+                .gen_range(0..=settings.retry_initial_backoff.as_millis().min(1_000) as u64 / 4);
+            Duration::from_secs(*secs) + Duration::from_millis(jitter_ms)
+        }
+        _ => match error.class() {
+            ErrorClass::Retry => backoff_delay(
+                settings.retry_initial_backoff,
+                settings.retry_max_backoff,
+                attempt,
+            ),
+            ErrorClass::RefreshToken | ErrorClass::StopAndAlert | ErrorClass::FixConfig => {
+                settings.action_required_retry
+            }
+        },
+    }
+}
+
 /// Counts of one poller, for logs and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct PollStats {
@@ -398,29 +426,7 @@ impl ShopPoller {
 
     /// Returns how long to wait after `error` on retry number `attempt` (from 0).
     pub(crate) fn delay_after(&self, error: &IngestError, attempt: u32) -> Duration {
-        let settings = &self.settings;
-        match error {
-            IngestError::Throttled {
-                retry_after_secs: Some(secs),
-                ..
-            } if *secs > 0 => {
-                // Honour the ban, plus a little jitter so shops sharing an app spread out.
-                let jitter_ms = rand::thread_rng().gen_range(
-                    0..=settings.retry_initial_backoff.as_millis().min(1_000) as u64 / 4,
-                );
-                Duration::from_secs(*secs) + Duration::from_millis(jitter_ms)
-            }
-            _ => match error.class() {
-                ErrorClass::Retry => backoff_delay(
-                    settings.retry_initial_backoff,
-                    settings.retry_max_backoff,
-                    attempt,
-                ),
-                ErrorClass::RefreshToken | ErrorClass::StopAndAlert | ErrorClass::FixConfig => {
-                    settings.action_required_retry
-                }
-            },
-        }
+        retry_delay(&self.settings, error, attempt)
     }
 
     /// Logs and counts `error`, and feeds it to the health tracker.

@@ -7,23 +7,22 @@
 //!   normalized `Shipment`, so an unchanged trace yields the same event id and a new scan
 //!   is a new fact;
 //! - the [`ShipmentPoller`] publishes only waybills whose version changed since its previous
-//!   poll, and never stops on a platform error: it logs, counts and retries after
-//!   `shipments_interval_secs`.
+//!   poll, and never stops on a platform error: it logs, counts, reports source health and
+//!   retries with backoff (see `snapshot_loop`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bus::{Record, RecordSink};
 use schemas::{AvroCodec, Entity, Platform, Provenance, RawRecord, Shipment};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use crate::clock::Clock;
 use crate::error::{IngestError, Result};
-use crate::metrics::metrics;
+use crate::snapshot_loop::SnapshotLoop;
 
 /// One waybill's normalized trace and the platform's JSON it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,35 +79,24 @@ pub(crate) struct ShipmentPoller {
     pub(crate) shop_id: String,
     pub(crate) sink: Arc<dyn RecordSink>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) interval: Duration,
     /// Waybill → version last published.
     pub(crate) published: HashMap<String, String>,
 }
 
 impl ShipmentPoller {
-    /// Polls, publishes changes and sleeps `interval`, until `shutdown` is cancelled.
-    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+    /// Polls and publishes changes until `shutdown` is cancelled, waiting per `retry`
+    /// (the interval after a success, the backoff after an error; see `snapshot_loop`).
+    pub(crate) async fn run(mut self, mut retry: SnapshotLoop, shutdown: CancellationToken) {
         loop {
             let outcome = tokio::select! {
                 () = shutdown.cancelled() => return,
                 outcome = self.poll_once() => outcome,
             };
-            if let Err(error) = outcome {
-                metrics()
-                    .poll_errors
-                    .with_label_values(&[self.api.api(), error.metric_label()])
-                    .inc();
-                warn!(
-                    error = %error,
-                    api = self.api.api(),
-                    shop_id = %self.shop_id,
-                    class = error.class().as_str(),
-                    "shipment poll failed"
-                );
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(self.interval) => {}
+            let delay = retry
+                .after_poll(outcome, self.api.api(), &self.shop_id)
+                .await;
+            if !SnapshotLoop::wait(delay, &shutdown).await {
+                return;
             }
         }
     }

@@ -64,6 +64,9 @@ pub fn ingest_shops_for(simulator: &SimulatorConfig, base_url: &str) -> Vec<Shop
                         session: session.session.clone(),
                         sign_method: SignMethod::default(),
                         simplify: false,
+                        listings: false,
+                        waybills: Vec::new(),
+                        calls_per_sec: None,
                     }))
                 }),
                 Api::Aggregator => credentials.aggregator_tokens.iter().find_map(|token| {

@@ -11,6 +11,8 @@
 //!   probe instead).
 //! - [`kuaidi100`]: the Kuaidi100 real-time query for configured waybills.
 //! - [`jd`]: the JD router and `getVenderCommentsForJos` (signing, envelopes, codes).
+//! - [`top_commerce`]: TOP listings (`items.onsale.get`, `items.inventory.get`,
+//!   `item.seller.get`) and traces (`logistics.trace.search`).
 //! - [`trade_rate`]: one TradeRate → one `RawRecord` (money, time, masking).
 
 pub(crate) mod aggregator;
@@ -18,6 +20,7 @@ pub(crate) mod jd;
 pub(crate) mod kuaidi100;
 pub(crate) mod pdd;
 pub(crate) mod top;
+pub(crate) mod top_commerce;
 pub(crate) mod trade_rate;
 
 use std::sync::Arc;
@@ -136,7 +139,15 @@ pub(crate) fn build_clients(
                     as Arc<dyn crate::shipments::ShipmentApi>
             }),
         },
-        ApiConfig::Top(_) | ApiConfig::Aggregator(_) => ShopClients {
+        ApiConfig::Top(config) => {
+            let client = Arc::new(top::TopClient::new(config.clone(), transport, clock));
+            ShopClients {
+                reviews: Some(client.clone()),
+                listings: listings.then(|| client.clone() as Arc<dyn crate::listings::ListingApi>),
+                shipments: shipments.then_some(client as Arc<dyn crate::shipments::ShipmentApi>),
+            }
+        }
+        ApiConfig::Aggregator(_) => ShopClients {
             reviews: build_api(shop, http, clock),
             listings: None,
             shipments: None,
@@ -423,3 +434,6 @@ mod router_tests;
 
 #[cfg(test)]
 mod simulator_tests;
+
+#[cfg(test)]
+mod top_commerce_tests;

@@ -372,7 +372,6 @@ async fn listing_poller_publishes_only_changes() {
         shop_id: DEFAULT_JD_SHOP_ID.to_owned(),
         sink: Arc::new(topic.sink(SinkAcks::WhenAppended, StageCounters::new("ingest"))),
         clock: clock(),
-        interval: Duration::from_secs(3600),
         published: HashMap::new(),
     };
     let items = sim_items(&simulator, DEFAULT_JD_SHOP_ID).len();

@@ -1,4 +1,6 @@
-//! Taobao Open Platform: `taobao.traderates.get` through the router (`/router/rest`).
+//! Taobao Open Platform: `taobao.traderates.get` through the router (`/router/rest`), and
+//! the signed call every TOP method uses ([`TopClient::call`]; listings and traces are in
+//! `top_commerce`).
 //!
 //! - Signing (platform-apis §1.3): every parameter except `sign` with a non-empty name and
 //!   value, sorted by name, concatenated `name1value1name2value2…`, digested with `md5`
@@ -35,6 +37,10 @@ pub(crate) const API: &str = "top";
 pub(crate) const SOURCE: &str = "top:taobao.traderates.get";
 const METHOD: &str = "taobao.traderates.get";
 const ROOT: &str = "traderates_get_response";
+/// The longest announced ban [`TopClient::call`] waits out inside one request.
+pub(crate) const INLINE_BAN_MAX_SECS: u64 = 5;
+/// How often [`TopClient::call`] resends one request after a short ban.
+pub(crate) const INLINE_BAN_RETRIES: u32 = 3;
 
 /// Signs `params` (name, value) with `secret`; returns uppercase hex.
 pub(crate) fn sign(params: &[(&str, String)], secret: &str, method: SignMethod) -> String {
@@ -80,6 +86,8 @@ pub(crate) struct TopClient {
     config: TopConfig,
     transport: HttpTransport,
     clock: Arc<dyn Clock>,
+    /// What the listing poll remembers between polls (SKUs, deleted items).
+    pub(crate) listing_memory: tokio::sync::Mutex<super::top_commerce::ListingMemory>,
 }
 
 impl TopClient {
@@ -88,13 +96,37 @@ impl TopClient {
             config,
             transport,
             clock,
+            listing_memory: tokio::sync::Mutex::default(),
         }
     }
 
     /// Returns the signed form of one page request.
     pub(crate) fn form(&self, query: &PageQuery) -> Vec<(&'static str, String)> {
+        self.signed_form(
+            METHOD,
+            vec![
+                ("fields", FIELDS.to_owned()),
+                ("rate_type", "get".to_owned()),
+                ("role", "buyer".to_owned()),
+                ("page_no", query.page_no.to_string()),
+                ("page_size", query.page_size.to_string()),
+                ("start_date", format_gmt8(query.window.start_secs)),
+                ("end_date", format_gmt8(query.window.end_secs)),
+                ("use_has_next", "true".to_owned()),
+            ],
+        )
+    }
+
+    /// Returns the signed form of `method` with its business parameters `params`: the system
+    /// parameters (`app_key`, `session`, GMT+8 `timestamp`, `format`, `v`, `sign_method`,
+    /// `simplify` when configured) are added, then `sign`.
+    pub(crate) fn signed_form(
+        &self,
+        method: &str,
+        params: Vec<(&'static str, String)>,
+    ) -> Vec<(&'static str, String)> {
         let mut form: Vec<(&'static str, String)> = vec![
-            ("method", METHOD.to_owned()),
+            ("method", method.to_owned()),
             ("app_key", self.config.app_key.clone()),
             ("session", self.config.session.expose().to_owned()),
             (
@@ -104,15 +136,8 @@ impl TopClient {
             ("format", "json".to_owned()),
             ("v", "2.0".to_owned()),
             ("sign_method", self.config.sign_method.as_str().to_owned()),
-            ("fields", FIELDS.to_owned()),
-            ("rate_type", "get".to_owned()),
-            ("role", "buyer".to_owned()),
-            ("page_no", query.page_no.to_string()),
-            ("page_size", query.page_size.to_string()),
-            ("start_date", format_gmt8(query.window.start_secs)),
-            ("end_date", format_gmt8(query.window.end_secs)),
-            ("use_has_next", "true".to_owned()),
         ];
+        form.extend(params);
         if self.config.simplify {
             form.push(("simplify", "true".to_owned()));
         }
@@ -123,6 +148,88 @@ impl TopClient {
         );
         form.push(("sign", signature));
         form
+    }
+
+    /// Calls `method` and returns its result object (the `root` member of a standard
+    /// envelope, or the whole body of a simplified one), or the platform's error body so
+    /// the caller can tell a business answer (`isv.item-is-delete`) from a failure; the
+    /// outer error is a transport or unreadable-body failure.
+    ///
+    /// Paced by `calls_per_sec` when set. A throttle whose announced ban is at most
+    /// [`INLINE_BAN_MAX_SECS`] is waited out and the same request sent again (up to
+    /// [`INLINE_BAN_RETRIES`] times), so a burst of `item.seller.get` does not lose the poll.
+    pub(crate) async fn call(
+        &self,
+        method: &str,
+        root: &str,
+        params: Vec<(&'static str, String)>,
+    ) -> Result<std::result::Result<JsonObject, TopErrorBody>> {
+        let mut retries = 0;
+        loop {
+            self.pace().await;
+            let form = self.signed_form(method, params.clone());
+            let response = self
+                .transport
+                .post_form(API, &self.config.endpoint, &form, None)
+                .await?;
+            let outcome = parse_envelope(root, response.status, &response.body)?;
+            if let Err(error) = &outcome {
+                if let IngestError::Throttled {
+                    retry_after_secs: Some(secs),
+                    ..
+                } = classify(error)
+                {
+                    if secs <= INLINE_BAN_MAX_SECS && retries < INLINE_BAN_RETRIES {
+                        retries += 1;
+                        tokio::time::sleep(std::time::Duration::from_secs(secs.max(1))).await;
+                        continue;
+                    }
+                }
+            }
+            return Ok(outcome);
+        }
+    }
+
+    /// Waits for a token of the app's `calls_per_sec` bucket, when configured.
+    async fn pace(&self) {
+        if let Some(calls) = self.config.calls_per_sec {
+            let quota = crate::rate_limit::Quota {
+                count: calls.max(1),
+                per_secs: 1,
+            };
+            crate::rate_limit::limiter()
+                .acquire(&[(format!("top/app/{}", self.config.app_key), quota)])
+                .await;
+        }
+    }
+
+    /// The shop's configuration.
+    pub(crate) fn config(&self) -> &TopConfig {
+        &self.config
+    }
+}
+
+/// Reads a router envelope: the `root` object, a simplified body (no `root`, no
+/// `error_response`, a JSON object) or the `error_response`.
+pub(crate) fn parse_envelope(
+    root: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<std::result::Result<JsonObject, TopErrorBody>> {
+    let object = parse_body(API, status, body)?;
+    let bad = |reason: String| IngestError::BadResponse { api: API, reason };
+    if let Some(error) = object.object("error_response") {
+        let error = error.map_err(|error| bad(format!("malformed error_response: {error}")))?;
+        return Ok(Err(TopErrorBody::from_object(&error)));
+    }
+    if !(200..300).contains(&status) {
+        return Err(classify_unreadable(API, status, body_excerpt(body)));
+    }
+    match object.object(root) {
+        Some(inner) => inner
+            .map(Ok)
+            .map_err(|error| bad(format!("malformed {root}: {error}"))),
+        None => Ok(Ok(object)),
     }
 }
 
@@ -137,6 +244,7 @@ impl ReviewApi for TopClient {
     }
 
     async fn fetch_page(&self, query: &PageQuery) -> Result<Page> {
+        self.pace().await;
         let form = self.form(query);
         let response = self
             .transport
@@ -180,7 +288,7 @@ pub(crate) struct TopErrorBody {
 }
 
 impl TopErrorBody {
-    fn from_object(object: &JsonObject) -> Self {
+    pub(crate) fn from_object(object: &JsonObject) -> Self {
         TopErrorBody {
             code: object.text("code").and_then(|code| code.parse().ok()),
             msg: object.text("msg").unwrap_or_default(),

@@ -416,6 +416,9 @@ impl Harness {
                     session: Secret::new("test"),
                     sign_method,
                     simplify,
+                    listings: false,
+                    waybills: Vec::new(),
+                    calls_per_sec: None,
                 }),
             },
         }
@@ -974,6 +977,9 @@ async fn run_waits_out_an_announced_ban_before_the_next_request() {
             session: Secret::new("test"),
             sign_method: SignMethod::Md5,
             simplify: false,
+            listings: false,
+            waybills: Vec::new(),
+            calls_per_sec: None,
         }),
         ..harness.shop(Api::Top {
             simplify: false,

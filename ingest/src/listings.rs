@@ -17,15 +17,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bus::{Record, RecordSink};
-use schemas::{AvroCodec, Entity, Listing, ListingStatus, Platform, Provenance, RawRecord};
+use bus::RecordSink;
+use schemas::{Entity, Listing, ListingStatus, Platform, Provenance, RawRecord};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::clock::Clock;
-use crate::error::{IngestError, Result};
-use crate::snapshot_loop::SnapshotLoop;
+use crate::error::Result;
+use crate::snapshot_loop::{self, SnapshotLoop};
 
 /// One item's normalized state and the platform's JSON it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,21 +115,9 @@ pub(crate) struct ListingPoller {
 }
 
 impl ListingPoller {
-    /// Polls and publishes changes until `shutdown` is cancelled, waiting per `retry`
-    /// (the interval after a success, the backoff after an error; see `snapshot_loop`).
-    pub(crate) async fn run(mut self, mut retry: SnapshotLoop, shutdown: CancellationToken) {
-        loop {
-            let outcome = tokio::select! {
-                () = shutdown.cancelled() => return,
-                outcome = self.poll_once() => outcome,
-            };
-            let delay = retry
-                .after_poll(outcome, self.api.api(), &self.shop_id)
-                .await;
-            if !SnapshotLoop::wait(delay, &shutdown).await {
-                return;
-            }
-        }
+    /// Polls and publishes changes until `shutdown` is cancelled (see `snapshot_loop`).
+    pub(crate) async fn run(self, retry: SnapshotLoop, shutdown: CancellationToken) {
+        snapshot_loop::run_polls(self, retry, shutdown).await;
     }
 
     /// One poll: fetch, diff against the last published versions, publish; returns how
@@ -186,25 +174,7 @@ impl ListingPoller {
             }
             current.insert(item_id.clone(), version);
         }
-        let codec = AvroCodec::raw_record();
-        let batch = fresh
-            .iter()
-            .map(|record| {
-                Ok(Record::new(
-                    record.entity_key().to_string(),
-                    codec.encode(record)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if !batch.is_empty() {
-            self.sink
-                .send_batch(batch)
-                .await
-                .map_err(|error| IngestError::Sink {
-                    topic: self.sink.topic().to_owned(),
-                    error,
-                })?;
-        }
+        snapshot_loop::publish(self.sink.as_ref(), &fresh).await?;
         self.published = current;
         debug!(
             api = self.api.api(),
@@ -214,6 +184,21 @@ impl ListingPoller {
             "listings polled"
         );
         Ok(fresh.len())
+    }
+}
+
+#[async_trait]
+impl snapshot_loop::SnapshotPoll for ListingPoller {
+    async fn poll_once(&mut self) -> Result<usize> {
+        ListingPoller::poll_once(self).await
+    }
+
+    fn api(&self) -> &'static str {
+        self.api.api()
+    }
+
+    fn shop_id(&self) -> &str {
+        &self.shop_id
     }
 }
 
@@ -333,7 +318,9 @@ mod tests {
         assert_eq!(poller.poll_once().await.unwrap(), 0);
         let records = source.next_batch(10).await.unwrap();
         assert_eq!(records.len(), 3);
-        let last: RawRecord = AvroCodec::raw_record().decode(&records[2].payload).unwrap();
+        let last: RawRecord = schemas::AvroCodec::raw_record()
+            .decode(&records[2].payload)
+            .unwrap();
         assert_eq!(last.entity_id, "2");
         let gone = last.listing.unwrap();
         assert_eq!(gone.status, ListingStatus::Deleted);

@@ -372,26 +372,7 @@ impl ShopPoller {
             }
         }
         fresh.sort_by_key(|record| record.occurred_at_ms);
-        let codec = AvroCodec::raw_record();
-        let batch = fresh
-            .iter()
-            .map(|record| {
-                Ok(Record::new(
-                    record.entity_key().to_string(),
-                    codec.encode(record)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if !batch.is_empty() {
-            self.sinks
-                .reviews
-                .send_batch(batch)
-                .await
-                .map_err(|error| IngestError::Sink {
-                    topic: self.sinks.reviews.topic().to_owned(),
-                    error,
-                })?;
-        }
+        crate::snapshot_loop::publish(self.sinks.reviews.as_ref(), &fresh).await?;
         self.counters.sent.inc_by(fresh.len() as u64);
         self.counters.skipped.inc_by(duplicates);
         if bad > 0 {

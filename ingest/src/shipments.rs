@@ -14,15 +14,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bus::{Record, RecordSink};
-use schemas::{AvroCodec, Entity, Platform, Provenance, RawRecord, Shipment};
+use bus::RecordSink;
+use schemas::{Entity, Platform, Provenance, RawRecord, Shipment};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use crate::clock::Clock;
-use crate::error::{IngestError, Result};
-use crate::snapshot_loop::SnapshotLoop;
+use crate::error::Result;
+use crate::snapshot_loop::{self, SnapshotLoop};
 
 /// One waybill's normalized trace and the platform's JSON it was read from.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,21 +84,9 @@ pub(crate) struct ShipmentPoller {
 }
 
 impl ShipmentPoller {
-    /// Polls and publishes changes until `shutdown` is cancelled, waiting per `retry`
-    /// (the interval after a success, the backoff after an error; see `snapshot_loop`).
-    pub(crate) async fn run(mut self, mut retry: SnapshotLoop, shutdown: CancellationToken) {
-        loop {
-            let outcome = tokio::select! {
-                () = shutdown.cancelled() => return,
-                outcome = self.poll_once() => outcome,
-            };
-            let delay = retry
-                .after_poll(outcome, self.api.api(), &self.shop_id)
-                .await;
-            if !SnapshotLoop::wait(delay, &shutdown).await {
-                return;
-            }
-        }
+    /// Polls and publishes changes until `shutdown` is cancelled (see `snapshot_loop`).
+    pub(crate) async fn run(self, retry: SnapshotLoop, shutdown: CancellationToken) {
+        snapshot_loop::run_polls(self, retry, shutdown).await;
     }
 
     /// One poll: fetch, diff against the last published versions, publish; returns how
@@ -122,25 +110,7 @@ impl ShipmentPoller {
                 versions.push((snapshot.shipment.waybill_no.clone(), version));
             }
         }
-        let codec = AvroCodec::raw_record();
-        let batch = fresh
-            .iter()
-            .map(|record| {
-                Ok(Record::new(
-                    record.entity_key().to_string(),
-                    codec.encode(record)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        if !batch.is_empty() {
-            self.sink
-                .send_batch(batch)
-                .await
-                .map_err(|error| IngestError::Sink {
-                    topic: self.sink.topic().to_owned(),
-                    error,
-                })?;
-        }
+        snapshot_loop::publish(self.sink.as_ref(), &fresh).await?;
         self.published.extend(versions);
         debug!(
             api = self.api.api(),
@@ -150,6 +120,21 @@ impl ShipmentPoller {
             "shipments polled"
         );
         Ok(fresh.len())
+    }
+}
+
+#[async_trait]
+impl snapshot_loop::SnapshotPoll for ShipmentPoller {
+    async fn poll_once(&mut self) -> Result<usize> {
+        ShipmentPoller::poll_once(self).await
+    }
+
+    fn api(&self) -> &'static str {
+        self.api.api()
+    }
+
+    fn shop_id(&self) -> &str {
+        &self.shop_id
     }
 }
 

@@ -11,15 +11,73 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bus::RecordSink;
+use async_trait::async_trait;
+use bus::{Record, RecordSink};
+use schemas::{AvroCodec, RawRecord};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::clock::Clock;
-use crate::error::Result;
+use crate::error::{IngestError, Result};
 use crate::health::{self, HealthTracker};
 use crate::metrics::metrics;
 use crate::poller::{retry_delay, PollSettings};
+
+/// A poller of snapshots (listings, shipments): one poll publishes what changed.
+#[async_trait]
+pub(crate) trait SnapshotPoll: Send {
+    /// Fetches, diffs and publishes once; returns how many records were published.
+    async fn poll_once(&mut self) -> Result<usize>;
+    /// The API's short name, for logs and metrics.
+    fn api(&self) -> &'static str;
+    /// The shop polled, for logs.
+    fn shop_id(&self) -> &str;
+}
+
+/// Polls with `poller` until `shutdown` is cancelled, waiting per `retry` (the interval
+/// after a success, the backoff after an error).
+pub(crate) async fn run_polls<P: SnapshotPoll>(
+    mut poller: P,
+    mut retry: SnapshotLoop,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let outcome = tokio::select! {
+            () = shutdown.cancelled() => return,
+            outcome = poller.poll_once() => outcome,
+        };
+        let delay = retry
+            .after_poll(outcome, poller.api(), poller.shop_id())
+            .await;
+        if !SnapshotLoop::wait(delay, &shutdown).await {
+            return;
+        }
+    }
+}
+
+/// Encodes `records` and sends them to `sink` as one batch (nothing for an empty list);
+/// returns once the sink acknowledged them.
+pub(crate) async fn publish(sink: &dyn RecordSink, records: &[RawRecord]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let codec = AvroCodec::raw_record();
+    let batch = records
+        .iter()
+        .map(|record| {
+            Ok(Record::new(
+                record.entity_key().to_string(),
+                codec.encode(record)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    sink.send_batch(batch)
+        .await
+        .map_err(|error| IngestError::Sink {
+            topic: sink.topic().to_owned(),
+            error,
+        })
+}
 
 /// Retry and health state of one snapshot poller.
 pub(crate) struct SnapshotLoop {

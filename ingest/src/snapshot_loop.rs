@@ -1,5 +1,6 @@
-//! The loop shared by the listing and shipment pollers: poll, then wait the interval after a
-//! success or the retry delay after an error, reporting source-health changes.
+//! The loop shared by the listing and shipment pollers (poll, then wait the interval after a
+//! success or the retry delay after an error, reporting source-health changes), and the
+//! encode-and-send step every poller uses, reviews included ([`publish`]).
 //!
 //! Contract: after an error the wait is [`crate::poller::retry_delay`] (the platform's ban,
 //! exponential backoff with jitter, or the slow action-required retry), never a whole
